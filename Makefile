@@ -1,0 +1,52 @@
+# stance: `make train` and `make test` work on a fresh clone; the first target that needs the
+# environment creates .venv and installs the project (re-done whenever pyproject.toml changes).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
+MODEL ?= outputs/latest
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install train eval sweep test bench validate predict notebooks clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict), ARGS='key=value ...' (Hydra overrides)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install --quiet -e ".[dev,setfit,onnx]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project (done automatically by the other targets)
+
+validate: $(STAMP) ## Validate the labelled data (schema, labels, duplicates, split leakage)
+	$(BIN)/stance data validate $(ARGS)
+
+train: $(STAMP) ## Validate the data, fine-tune the default encoder, evaluate on test, save a checkpoint
+	$(BIN)/stance train $(ARGS)
+
+eval: $(STAMP) ## Full evaluation report of MODEL (baselines, calibration, abstention, plots) under reports/
+	$(BIN)/stance eval --model $(MODEL) $(ARGS)
+
+sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std into reports/sweep/
+	$(BIN)/stance train --multirun seed=1,2,3,4,5 latest_link=null trainer.disable_tqdm=true $(ARGS)
+	$(BIN)/stance aggregate
+
+predict: $(STAMP) ## Predict stances: make predict ARGS='path/to/article.txt'
+	$(BIN)/stance predict --model $(MODEL) $(ARGS)
+
+bench: $(STAMP) ## Inference speed and memory benchmark of MODEL against transformers.pipeline
+	$(BIN)/python -m stance.bench --model $(MODEL) $(ARGS)
+
+test: $(STAMP) ## Run the test suite (offline, a few minutes on 2 cores)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q $(ARGS)
+
+clean: ## Remove outputs and reports (keeps .venv)
+	rm -rf outputs multirun reports/*/

@@ -1,0 +1,166 @@
+"""``make bench``: inference speed and memory of a checkpoint on this machine, in one run, as ratios
+against ``transformers.pipeline(..., batch_size=32)`` on the same checkpoint and inputs.
+
+    python -m stance.bench --model outputs/latest [--n 512] [--out reports/bench]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+COLD_START = """
+import resource, sys, time
+t0 = time.perf_counter()
+from stance import StanceClassifier
+t1 = time.perf_counter()
+clf = StanceClassifier.load(sys.argv[1], quantize=sys.argv[2] == "1")
+clf.predict(["Russia is not threatening anyone."])
+t2 = time.perf_counter()
+print(t1 - t0, t2 - t1, t2 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+PIPELINE_RSS = """
+import resource, sys, json
+from transformers import pipeline
+texts = json.load(open(sys.argv[2]))
+pipe = pipeline("text-classification", model=sys.argv[1], batch_size=32, device="cpu")
+pipe(texts, truncation=True, max_length=128)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+BATCH_RSS = """
+import resource, sys, json
+from stance import StanceClassifier
+texts = json.load(open(sys.argv[2]))
+StanceClassifier.load(sys.argv[1], quantize=sys.argv[3] == "1").predict(texts, batch_size=32)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def _best_of(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def _subprocess(code: str, *args: str) -> list[float]:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    return [float(x) for x in out.stdout.strip().splitlines()[-1].split()]
+
+
+def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
+    import torch
+    from transformers import pipeline
+
+    from .data import load_splits
+    from .evaluation.metrics import classification_metrics
+    from .inference import StanceClassifier
+
+    clf = StanceClassifier.load(model, device="cpu")
+    qclf = StanceClassifier.load(model, device="cpu", quantize=True)
+    meta_cfg = Path(model) / "config.yaml"
+    from omegaconf import OmegaConf
+
+    data_cfg = OmegaConf.load(meta_cfg).data if meta_cfg.is_file() else None
+    test_texts, test_y = [], []
+    if data_cfg is not None:
+        test = load_splits(data_cfg).dataset["test"]
+        test_texts, test_y = list(test["text"]), np.asarray(test["label"])
+    pool = test_texts or ["Russia is not threatening anyone."]
+    texts = [pool[i % len(pool)] for i in range(n)]
+    tmp = out_dir / "bench_texts.json"
+    tmp.write_text(json.dumps(texts))
+
+    pipe = pipeline("text-classification", model=model, batch_size=32, device="cpu")
+    pipe(texts[:64], truncation=True, max_length=clf.max_length)  # warm-up
+    clf.predict(texts[:64])
+    qclf.predict(texts[:64])
+    res: dict = {"n_statements": n, "repeats": repeats, "threads": torch.get_num_threads(),
+                 "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+                 "torch": torch.__version__}
+    t_pipe = _best_of(lambda: pipe(texts, truncation=True, max_length=clf.max_length), repeats)
+    t_ours = _best_of(lambda: clf.predict(texts, batch_size=32), repeats)
+    t_q = _best_of(lambda: qclf.predict(texts, batch_size=32), repeats)
+    res["throughput"] = {"transformers.pipeline (batch 32)": n / t_pipe, "StanceClassifier (batch 32, length-sorted)": n / t_ours,
+                         "StanceClassifier int8 dynamic quantized": n / t_q}
+    res["speedup_vs_pipeline"] = {"StanceClassifier": t_pipe / t_ours, "int8": t_pipe / t_q}
+
+    lat = []
+    for t in texts[:100]:
+        s = time.perf_counter()
+        clf.predict([t])
+        lat.append(time.perf_counter() - s)
+    plat = []
+    for t in texts[:100]:
+        s = time.perf_counter()
+        pipe(t, truncation=True, max_length=clf.max_length)
+        plat.append(time.perf_counter() - s)
+    res["latency_ms"] = {"StanceClassifier p50": 1000 * float(np.percentile(lat, 50)), "StanceClassifier p95": 1000 * float(np.percentile(lat, 95)),
+                         "pipeline p50": 1000 * float(np.percentile(plat, 50)), "pipeline p95": 1000 * float(np.percentile(plat, 95))}
+
+    cold = [_subprocess(COLD_START, model, "0") for _ in range(3)]
+    best = min(cold, key=lambda c: c[2])
+    res["cold_start_s"] = {"import": best[0], "load + first prediction": best[1], "total": best[2]}
+    res["peak_rss_mb"] = {"cold start": best[3],
+                          "StanceClassifier batch": _subprocess(BATCH_RSS, model, str(tmp), "0")[-1],
+                          "int8 batch": _subprocess(BATCH_RSS, model, str(tmp), "1")[-1],
+                          "pipeline batch": _subprocess(PIPELINE_RSS, model, str(tmp))[-1]}
+    if len(test_texts):
+        labels = clf.labels
+        f_full = classification_metrics(test_y, clf.predict_proba(test_texts).argmax(1), labels)["macro_f1"]
+        f_q = classification_metrics(test_y, qclf.predict_proba(test_texts).argmax(1), labels)["macro_f1"]
+        res["macro_f1_test"] = {"full precision": f_full, "int8": f_q, "change": f_q - f_full}
+        res["int8_recommended"] = bool(abs(f_q - f_full) <= 0.01 and t_q < t_ours)
+    tmp.unlink()
+    return res
+
+
+def markdown(res: dict, model: str) -> str:
+    lines = [f"# Inference benchmark: `{model}`", "",
+             f"{res['n_statements']} test statements (repeated to size), best of {res['repeats']} runs, {res['machine']}, torch {res['torch']}.",
+             "All numbers from one run of `make bench` on this machine; compare the ratios, not the absolute speeds.", "",
+             "| batched, 32 a batch | statements/s | vs pipeline |", "|---|---|---|"]
+    base = res["throughput"]["transformers.pipeline (batch 32)"]
+    for k, v in res["throughput"].items():
+        lines.append(f"| {k} | {v:.0f} | {v / base:.2f}x |")
+    lines += ["", "| single statement | ms |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in res["latency_ms"].items()]
+    lines += ["", "| cold start (fresh process) | s |", "|---|---|"] + [f"| {k} | {v:.2f} |" for k, v in res["cold_start_s"].items()]
+    lines += ["", "| peak memory (fresh process) | MB RSS |", "|---|---|"] + [f"| {k} | {v:.0f} |" for k, v in res["peak_rss_mb"].items()]
+    if "macro_f1_test" in res:
+        m = res["macro_f1_test"]
+        lines += ["", f"int8 dynamic quantization: test macro-F1 {m['full precision']:.3f} → {m['int8']:.3f} ({m['change']:+.3f}); "
+                  + ("within one point and faster: offered as `stance predict --quantize` / `StanceClassifier.load(path, quantize=True)`."
+                     if res["int8_recommended"] else "not recommended on this checkpoint (slower or loses more than one point).")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m stance.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="outputs/latest")
+    ap.add_argument("--n", type=int, default=512, help="statements per throughput run")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default="reports/bench")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = run(args.model, args.n, args.repeats, out)
+    (out / "bench.json").write_text(json.dumps(res, indent=2) + "\n")
+    md = markdown(res, args.model)
+    (out / "bench.md").write_text(md)
+    print(md)
+    print(f"written: {out / 'bench.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

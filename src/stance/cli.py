@@ -1,0 +1,169 @@
+"""The ``stance`` command: train, eval, predict, extract, data validate, aggregate.
+
+``train`` and ``eval`` are Hydra applications (every ``key=value`` override, ``--multirun``,
+``--cfg job`` work); the other commands take ordinary flags.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+USAGE = """usage: stance COMMAND [ARGS]
+
+commands:
+  train [overrides]              fine-tune and evaluate (Hydra: e.g. trainer.learning_rate=3e-5, --multirun seed=1,2,3)
+  eval --model PATH [overrides]  full report: baselines, calibration, abstention, plots (reports/<run>/)
+  predict --model PATH ...       classify texts, quote files (--input) or whole articles (paths, globs, -)
+  extract FILE...                find quoted and reported statements with their speakers (JSONL)
+  data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
+  aggregate [DIR]                mean and std of a multirun sweep's metrics (default: the newest sweep)
+Run `stance COMMAND --help` for a command's options."""
+
+
+def _hydra_app(config_name: str, task, argv: list[str]) -> None:
+    import hydra
+
+    from .config import config_dir, register_configs
+
+    register_configs()
+    sys.argv = [f"stance-{config_name}", *argv]
+    hydra.main(version_base="1.3", config_path=config_dir(), config_name=config_name)(task)()
+
+
+def _train_task(cfg) -> float:
+    from hydra.core.hydra_config import HydraConfig
+
+    from .data import DataError
+    from .training import train
+
+    run_dir = HydraConfig.get().runtime.output_dir
+    try:
+        result = train(cfg, run_dir)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    test = result["metrics"]["test"]
+    lo, hi = test["macro_f1_ci95"]
+    print(f"\ncheckpoint: {result['model_dir']}")
+    if cfg.latest_link:
+        print(f"latest:     {cfg.latest_link} -> {result['model_dir']}")
+    print(f"test ({test['n']} statements): macro-F1 {test['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}), "
+          f"accuracy {test['accuracy']:.3f}")
+    for lab, v in test["per_class"].items():
+        print(f"  {lab:<10} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  n={v['support']}")
+    return test["macro_f1"]
+
+
+def _eval_task(cfg) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from .evaluation.report import run_evaluation
+
+    out = run_evaluation(cfg, HydraConfig.get().runtime.output_dir)
+    print(f"report: {out}")
+
+
+def _model_flag(argv: list[str]) -> list[str]:
+    """`--model PATH` / `--model=PATH` becomes the Hydra override `model_path=PATH`."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--model" and i + 1 < len(argv):
+            out.append(f"model_path={argv[i + 1]}")
+            i += 2
+            continue
+        if a.startswith("--model="):
+            out.append("model_path=" + a.split("=", 1)[1])
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
+def _data_command(argv: list[str]) -> int:
+    if not argv or argv[0] != "validate":
+        print("usage: stance data validate [hydra overrides, e.g. data=quotes_with_none data.files=[my.jsonl]]", file=sys.stderr)
+        return 2
+    from hydra import compose, initialize_config_dir
+
+    from .config import config_dir, register_configs
+    from .data import DataError, validate
+
+    register_configs()
+    overrides = [a for a in argv[1:] if a not in ("-h", "--help")]
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    try:
+        data = validate(cfg.data)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in data.summary:
+        print(line)
+    for p in data.problems:
+        print(p)
+    print("data OK")
+    return 0
+
+
+def _extract_command(argv: list[str]) -> int:
+    import json
+
+    from .extraction import extract_file
+
+    ap = argparse.ArgumentParser(prog="stance extract", description="Find statements and speakers in plain-text articles.")
+    ap.add_argument("files", nargs="+", help="article or transcript files (.txt)")
+    ap.add_argument("-o", "--output", help="write JSONL here instead of standard output")
+    args = ap.parse_args(argv)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    failed = 0
+    try:
+        for path in args.files:
+            try:
+                statements, warnings = extract_file(path)
+            except (OSError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            for w in warnings:
+                print(f"warning: {w}", file=sys.stderr)
+            for st in statements:
+                out.write(json.dumps(st.to_dict(), ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "train":
+        _hydra_app("train", _train_task, rest)
+        return 0
+    if cmd == "eval":
+        _hydra_app("eval", _eval_task, _model_flag(rest))
+        return 0
+    if cmd == "predict":
+        from .predict import predict_command
+
+        return predict_command(rest)
+    if cmd == "extract":
+        return _extract_command(rest)
+    if cmd == "data":
+        return _data_command(rest)
+    if cmd == "aggregate":
+        from .evaluation.sweep import aggregate_command
+
+        return aggregate_command(rest)
+    print(f"stance: unknown command {cmd!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

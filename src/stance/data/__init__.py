@@ -1,0 +1,107 @@
+"""Labelled quotes: reading, validating, splitting, and turning them into a ``datasets.DatasetDict``."""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+from .records import DataError, Problem, Record, read_jsonl
+from .splits import SPLITS, assign_splits, check_duplicates, check_splits, split_counts
+
+__all__ = ["DataError", "Problem", "Record", "SplitData", "load_splits", "validate", "data_hash"]
+
+COLUMNS = ("id", "text", "speaker", "source", "doc", "date", "origin")
+
+
+@dataclass
+class SplitData:
+    """What a run trains and evaluates on, plus everything it set aside and why."""
+
+    dataset: DatasetDict  # configured labels only, integer `label` (ClassLabel)
+    others: DatasetDict  # items whose label is outside the configured set (e.g. `none`), per split
+    records: list[Record]
+    assignment: dict[str, str]
+    labels: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    data_hash: str = ""
+
+
+def data_hash(files: list[str]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def validate(data_cfg) -> SplitData:
+    """Read, check and split; raise ``DataError`` listing every error with file and line."""
+    files = [str(f) for f in data_cfg.files]
+    loaded = read_jsonl(files, list(data_cfg.codebook_labels))
+    problems = list(loaded.problems)
+    unknown = [lab for lab in data_cfg.labels if lab not in data_cfg.codebook_labels]
+    if unknown:
+        problems.append(Problem("config data.labels", 0, f"labels {unknown} are not in data.codebook_labels {list(data_cfg.codebook_labels)}"))
+    records = loaded.records
+    dup_problems, near = check_duplicates(records, data_cfg.near_duplicate_threshold)
+    problems += dup_problems
+    result = assign_splits(
+        records,
+        test_size=data_cfg.test_size,
+        validation_size=data_cfg.validation_size,
+        seed=data_cfg.split_seed,
+        test_only_sources=list(data_cfg.test_only_sources),
+        train_only_origins=list(data_cfg.train_only_origins),
+        near_duplicates=near,
+    )
+    problems += result.problems + check_splits(records, result, list(data_cfg.train_only_origins))
+    for a, b, s in near:
+        problems.append(Problem(b.file, b.line, f"near duplicate (cosine {s:.2f}) of {a.where}; both kept, held in one split", "warning"))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DataError(errors)
+    return _build(records, result.assignment, list(data_cfg.labels), problems, files)
+
+
+def load_splits(data_cfg) -> SplitData:
+    return validate(data_cfg)
+
+
+def _build(records, assignment, labels, problems, files) -> SplitData:
+    features = Features({**{c: Value("string") for c in COLUMNS}, "label": ClassLabel(names=labels), "label_name": Value("string")})
+    inside: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    outside: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for rec in records:
+        row = {c: (rec.get(c) or "") for c in COLUMNS}
+        row["label_name"] = rec["label"]
+        split = assignment[rec["id"]]
+        if rec["label"] in labels:
+            row["label"] = labels.index(rec["label"])
+            inside[split].append(row)
+        else:
+            row["label"] = -1
+            outside[split].append(row)
+    other_features = features.copy()
+    other_features["label"] = Value("int64")
+    dataset = DatasetDict({s: _dataset(inside[s], features) for s in SPLITS})
+    others = DatasetDict({s: _dataset(outside[s], other_features) for s in SPLITS})
+    counts = split_counts(records, assignment)
+    summary = [f"{len(records)} labelled statements from {len(files)} file(s): " + ", ".join(files)]
+    for s in SPLITS:
+        summary.append(f"  {s:<10} " + "  ".join(f"{lab}={counts[s][lab]}" for lab in sorted(counts[s])))
+    excluded = Counter(rec["label"] for rec in records if rec["label"] not in labels)
+    for lab, n in sorted(excluded.items()):
+        summary.append(f"  not trained on: {n} item(s) labelled {lab!r} (not in data.labels {labels}); kept for the abstention evaluation")
+    warnings = [p for p in problems if p.severity == "warning"]
+    if warnings:
+        summary.append(f"  {len(warnings)} warning(s) (run `stance data validate` to list them)")
+    return SplitData(dataset, others, records, assignment, labels, problems, summary, data_hash(files))
+
+
+def _dataset(rows: list[dict], features: Features) -> Dataset:
+    if not rows:
+        return Dataset.from_dict({k: [] for k in features}, features=features)
+    return Dataset.from_list(rows, features=features)

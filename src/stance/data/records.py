@@ -1,0 +1,124 @@
+"""Reading labelled quotes from JSONL, with errors that name the file, the line and the problem."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+REQUIRED_FIELDS = ("id", "text", "label", "speaker", "source", "doc")
+OPTIONAL_FIELDS = ("date", "url", "origin", "context_before", "notes")
+ORIGINS = ("seed", "corpus", "authored")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the data, located precisely."""
+
+    file: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" stops training; "warning" is reported and kept
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.severity}: {self.message}"
+
+
+@dataclass
+class Record:
+    """A labelled statement plus where it came from in the user's files."""
+
+    data: dict
+    file: str
+    line: int
+
+    def __getitem__(self, key: str):
+        return self.data[key]
+
+    def get(self, key: str, default=None):
+        return self.data.get(key, default)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class LoadResult:
+    records: list[Record] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+class DataError(ValueError):
+    """Raised when the data has errors; the message lists every problem with file and line."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems[:50]]
+        if len(self.problems) > 50:
+            lines.append(f"... and {len(self.problems) - 50} more")
+        super().__init__(f"{len(self.problems)} problem(s) in the data:\n" + "\n".join(lines))
+
+
+def _check_fields(obj: object, file: str, line: int, codebook_labels: list[str]) -> list[Problem]:
+    if not isinstance(obj, dict):
+        return [Problem(file, line, f"expected a JSON object, got {type(obj).__name__}")]
+    problems = []
+    for key in REQUIRED_FIELDS:
+        if key not in obj:
+            problems.append(Problem(file, line, f"missing required field {key!r}"))
+        elif not isinstance(obj[key], str):
+            problems.append(Problem(file, line, f"field {key!r} must be a string, got {type(obj[key]).__name__}"))
+    for key in OPTIONAL_FIELDS:
+        if key in obj and obj[key] is not None and not isinstance(obj[key], str):
+            problems.append(Problem(file, line, f"field {key!r} must be a string or null, got {type(obj[key]).__name__}"))
+    if problems:
+        return problems
+    if not obj["text"].strip():
+        problems.append(Problem(file, line, f"empty or whitespace-only text (id {obj['id']!r})"))
+    if not obj["id"].strip():
+        problems.append(Problem(file, line, "empty id"))
+    if obj["label"] not in codebook_labels:
+        problems.append(
+            Problem(file, line, f"label {obj['label']!r} is not one of {codebook_labels} (id {obj['id']!r})")
+        )
+    origin = obj.get("origin")
+    if origin is not None and origin not in ORIGINS:
+        problems.append(Problem(file, line, f"origin {origin!r} is not one of {list(ORIGINS)} (id {obj['id']!r})"))
+    return problems
+
+
+def read_jsonl(paths: Iterable[str | Path], codebook_labels: list[str]) -> LoadResult:
+    """Read every line of every file; a line with any problem is reported (never skipped silently)."""
+    result = LoadResult()
+    for path in paths:
+        path = Path(path)
+        name = str(path)
+        if not path.is_file():
+            result.problems.append(Problem(name, 0, "file not found"))
+            continue
+        with path.open("rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    result.problems.append(Problem(name, lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
+                    continue
+                if not line.strip():
+                    result.problems.append(Problem(name, lineno, "blank line", "warning"))
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    result.problems.append(Problem(name, lineno, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+                    continue
+                problems = _check_fields(obj, name, lineno, codebook_labels)
+                result.problems.extend(problems)
+                if not problems:
+                    result.records.append(Record(obj, name, lineno))
+    return result

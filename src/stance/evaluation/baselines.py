@@ -1,0 +1,135 @@
+"""Baselines trained and scored on the same split as the fine-tuned model."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.pipeline import FeatureUnion, make_pipeline
+
+from ..config import resolve_model_name
+
+
+@dataclass
+class BaselineResult:
+    name: str
+    description: str
+    probs: np.ndarray | None  # (n_test, n_labels)
+    pred: np.ndarray | None
+    train_seconds: float
+    throughput: float  # test statements per second at prediction time
+    skipped: str = ""
+
+
+def _timed_predict(fn, texts):
+    start = time.perf_counter()
+    probs = fn(texts)
+    return probs, len(texts) / max(time.perf_counter() - start, 1e-9)
+
+
+def _pick_c(make, X_tr, y_tr, X_va, y_va, n_labels, grid=(0.3, 1.0, 3.0, 10.0)):
+    """Regularisation chosen on validation macro-F1 (never on test)."""
+    best, best_c = -1.0, grid[0]
+    for c in grid:
+        m = make(c).fit(X_tr, y_tr)
+        f = f1_score(y_va, m.predict(X_va), labels=list(range(n_labels)), average="macro", zero_division=0)
+        if f > best:
+            best, best_c = f, c
+    return best_c
+
+
+def majority(train, val, test, n_labels, **_) -> BaselineResult:
+    start = time.perf_counter()
+    clf = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train["label"]), 1)), train["label"])
+    t = time.perf_counter() - start
+    probs, tput = _timed_predict(lambda x: _full_proba(clf, clf.predict_proba(np.zeros((len(x), 1))), n_labels), test["text"])
+    return BaselineResult("majority", "most frequent training label", probs, probs.argmax(1), t, tput)
+
+
+def tfidf(train, val, test, n_labels, **_) -> BaselineResult:
+    def make(c):
+        feats = FeatureUnion([
+            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+        ])
+        return make_pipeline(feats, LogisticRegression(C=c, max_iter=2000, class_weight="balanced"))
+
+    start = time.perf_counter()
+    c = _pick_c(make, train["text"], train["label"], val["text"], val["label"], n_labels)
+    clf = make(c).fit(train["text"], train["label"])
+    t = time.perf_counter() - start
+    probs, tput = _timed_predict(lambda x: _full_proba(clf, clf.predict_proba(x), n_labels), test["text"])
+    return BaselineResult("tfidf_lr", f"TF-IDF word 1-2 + char 2-5 grams, logistic regression (C={c} on validation)",
+                          probs, probs.argmax(1), t, tput)
+
+
+class MeanPoolEncoder:
+    """Sentence embeddings from the frozen encoder (mean pooling + L2 norm, as sentence-transformers does)."""
+
+    def __init__(self, name_or_path: str, max_length: int = 128):
+        from transformers import AutoModel, AutoTokenizer
+
+        path = resolve_model_name(name_or_path)
+        self.tok = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).eval()
+        self.max_length = max_length
+
+    @torch.inference_mode()
+    def encode(self, texts, batch_size: int = 64) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), batch_size):
+            enc = self.tok(list(texts[i : i + batch_size]), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+            h = self.model(**enc).last_hidden_state
+            m = enc["attention_mask"].unsqueeze(-1).float()
+            e = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(e, dim=-1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.model.config.hidden_size))
+
+
+def frozen_lr(train, val, test, n_labels, encoder_name: str, max_length: int = 128, **_) -> BaselineResult:
+    start = time.perf_counter()
+    enc = MeanPoolEncoder(encoder_name, max_length)
+    X_tr, X_va = enc.encode(train["text"]), enc.encode(val["text"])
+
+    def make(c):
+        return LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+
+    c = _pick_c(make, X_tr, train["label"], X_va, val["label"], n_labels)
+    clf = make(c).fit(X_tr, train["label"])
+    t = time.perf_counter() - start
+    probs, tput = _timed_predict(lambda x: _full_proba(clf, clf.predict_proba(enc.encode(x)), n_labels), test["text"])
+    return BaselineResult("frozen_minilm_lr", f"frozen encoder mean-pooled embeddings + logistic regression (C={c})",
+                          probs, probs.argmax(1), t, tput)
+
+
+def setfit(train, val, test, n_labels, encoder_name: str, iterations: int = 5, epochs: int = 1, seed: int = 42, **_) -> BaselineResult:
+    try:
+        from datasets import Dataset
+        from setfit import SetFitModel, Trainer, TrainingArguments
+    except ImportError as exc:  # optional extra: pip install 'stance[setfit]'
+        return BaselineResult("setfit", "SetFit (not run)", None, None, 0.0, 0.0, skipped=f"setfit not installed ({exc})")
+    start = time.perf_counter()
+    model = SetFitModel.from_pretrained(resolve_model_name(encoder_name), labels=list(range(n_labels)))
+    args = TrainingArguments(batch_size=16, num_epochs=epochs, num_iterations=iterations, seed=seed,
+                             report_to="none", show_progress_bar=False)
+    ds = Dataset.from_dict({"text": list(train["text"]), "label": list(train["label"])})
+    Trainer(model=model, args=args, train_dataset=ds).train()
+    t = time.perf_counter() - start
+    probs, tput = _timed_predict(lambda x: np.asarray(model.predict_proba(list(x), as_numpy=True)), test["text"])
+    return BaselineResult("setfit", f"SetFit, same encoder ({iterations} pair iterations, {epochs} epoch, logistic head)",
+                          probs, probs.argmax(1), t, tput)
+
+
+def _full_proba(clf, probs: np.ndarray, n_labels: int) -> np.ndarray:
+    """Columns for every label, also those absent from training."""
+    full = np.zeros((probs.shape[0], n_labels))
+    full[:, np.asarray(clf.classes_, dtype=int)] = probs
+    return full
+
+
+REGISTRY = {"majority": majority, "tfidf": tfidf, "frozen_lr": frozen_lr, "setfit": setfit}

@@ -1,0 +1,87 @@
+"""Classification, uncertainty and calibration metrics (scikit-learn where it has them)."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss, precision_recall_fscore_support
+
+
+def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    idx = list(range(len(labels)))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=idx, zero_division=0)
+    out = {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=idx, average="macro", zero_division=0)),
+        "per_class": {
+            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, lab in enumerate(labels)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=idx).tolist(),
+    }
+    return out
+
+
+def bootstrap_ci(y_true, y_pred, n_labels: int, n_samples: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap interval of macro-F1 over resampled test items."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if len(y_true) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    idx = list(range(n_labels))
+    scores = []
+    for _ in range(n_samples):
+        b = rng.integers(0, len(y_true), len(y_true))
+        scores.append(f1_score(y_true[b], y_pred[b], labels=idx, average="macro", zero_division=0))
+    lo, hi = np.quantile(scores, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def expected_calibration_error(probs: np.ndarray, y_true, n_bins: int = 5) -> float:
+    """ECE of the top-label confidence with equal-width bins (few bins: test sets here are small)."""
+    probs, y_true = np.asarray(probs), np.asarray(y_true)
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y_true
+    edges = np.linspace(0, 1, n_bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def reliability_bins(probs: np.ndarray, y_true, n_bins: int = 5) -> list[dict]:
+    probs, y_true = np.asarray(probs), np.asarray(y_true)
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y_true
+    edges = np.linspace(0, 1, n_bins + 1)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        out.append({"lo": float(lo), "hi": float(hi), "n": int(m.sum()),
+                    "confidence": float(conf[m].mean()) if m.any() else None,
+                    "accuracy": float(correct[m].mean()) if m.any() else None})
+    return out
+
+
+def calibration_metrics(probs: np.ndarray, y_true, n_bins: int = 5) -> dict:
+    probs, y_true = np.asarray(probs), np.asarray(y_true)
+    onehot = np.eye(probs.shape[1])[y_true]
+    return {
+        "ece": expected_calibration_error(probs, y_true, n_bins),
+        "nll": float(log_loss(y_true, probs, labels=list(range(probs.shape[1])))),
+        "brier": float(np.mean(np.sum((probs - onehot) ** 2, axis=1))),
+    }
+
+
+def risk_coverage(probs: np.ndarray, y_true) -> dict:
+    """Selective risk (error rate among kept items) at every coverage level, most confident first."""
+    probs, y_true = np.asarray(probs), np.asarray(y_true)
+    conf = probs.max(axis=1)
+    order = np.argsort(-conf, kind="stable")
+    errors = (probs.argmax(axis=1) != y_true)[order]
+    n = np.arange(1, len(order) + 1)
+    return {"coverage": (n / len(order)).tolist(), "risk": (np.cumsum(errors) / n).tolist(),
+            "threshold": conf[order].tolist()}

@@ -1,0 +1,64 @@
+"""``stance aggregate``: mean and standard deviation of test metrics over a multirun sweep (seeds)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def collect(sweep_dir: Path) -> list[dict]:
+    runs = []
+    for metrics_file in sorted(sweep_dir.glob("*/model/metrics.json")):
+        m = json.loads(metrics_file.read_text())
+        t = m["test"]
+        flat = {"test macro-F1": t["macro_f1"], "test accuracy": t["accuracy"]}
+        flat.update({f"test F1 {lab}": v["f1"] for lab, v in t["per_class"].items()})
+        flat["test ECE after calibration"] = t["calibration_after"]["ece"]
+        flat["best validation macro-F1"] = m["best_validation_macro_f1"]
+        flat["training time (s)"] = m["train_runtime_seconds"]
+        runs.append({"run": metrics_file.parents[1].name, "metrics": flat})
+    return runs
+
+
+def aggregate(sweep_dir: Path, reports_dir: Path) -> Path:
+    runs = collect(sweep_dir)
+    if not runs:
+        raise FileNotFoundError(f"{sweep_dir}: no */model/metrics.json (did the sweep finish?)")
+    keys = list(runs[0]["metrics"])
+    stats = {k: {"mean": float(np.mean([r["metrics"][k] for r in runs])),
+                 "std": float(np.std([r["metrics"][k] for r in runs], ddof=1)) if len(runs) > 1 else 0.0,
+                 "values": [r["metrics"][k] for r in runs]} for k in keys}
+    out = reports_dir / "sweep"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {"sweep_dir": str(sweep_dir), "n_runs": len(runs), "runs": [r["run"] for r in runs],
+               "command": "make sweep  (stance train --multirun seed=1,2,3,4,5 latest_link=null)", "metrics": stats}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = [f"# Seed sweep: {sweep_dir}", "", f"{len(runs)} runs ({', '.join(summary['runs'])}); reproduce with `{summary['command']}`.",
+             "Each run: same data split, different training seed; scores on the held-out test split.", "",
+             "| metric | mean | std | per run |", "|---|---|---|---|"]
+    for k, v in stats.items():
+        lines.append(f"| {k} | {v['mean']:.3f} | {v['std']:.3f} | {', '.join(f'{x:.3f}' for x in v['values'])} |")
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"
+
+
+def newest_sweep(output_dir: Path) -> Path:
+    sweeps = sorted(p for p in (output_dir / "train_multirun").glob("*") if p.is_dir())
+    if not sweeps:
+        raise FileNotFoundError(f"no sweep under {output_dir / 'train_multirun'}; run `make sweep` first")
+    return sweeps[-1]
+
+
+def aggregate_command(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="stance aggregate", description=__doc__)
+    ap.add_argument("sweep_dir", nargs="?", help="a multirun folder (default: the newest under outputs/train_multirun)")
+    ap.add_argument("--outputs", default="outputs")
+    ap.add_argument("--reports", default="reports")
+    args = ap.parse_args(argv)
+    sweep = Path(args.sweep_dir) if args.sweep_dir else newest_sweep(Path(args.outputs))
+    path = aggregate(sweep, Path(args.reports))
+    print(path.read_text())
+    print(f"written: {path}")
+    return 0

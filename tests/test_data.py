@@ -1,0 +1,143 @@
+"""Reading, validating and splitting labelled quotes; the project's real dataset meets its numbers."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter, defaultdict
+
+import pytest
+
+from conftest import ROOT, compose, make_records, write_jsonl
+from stance.data import DataError, validate
+
+
+def _data_cfg(path, *extra):
+    return compose("train", [f"data.files=[{path}]", *extra]).data
+
+
+def test_grouped_splits_keep_documents_whole_and_pin_seed_and_authored(tiny_jsonl):
+    data = validate(_data_cfg(tiny_jsonl))
+    splits_of_doc = defaultdict(set)
+    for rec in data.records:
+        splits_of_doc[rec["doc"]].add(data.assignment[rec["id"]])
+    assert all(len(s) == 1 for s in splits_of_doc.values())
+    assert data.assignment["seed-x"] == "test"
+    assert data.assignment["auth-x"] == "train"
+    assert {"train", "validation", "test"} == set(data.assignment.values())
+    # `none` is not trained on but is kept, per split, for the abstention evaluation
+    assert "none" not in set(data.dataset["train"]["label_name"])
+    assert sum(len(data.others[s]) for s in data.others) == sum(r["label"] == "none" for r in data.records)
+    assert data.dataset["train"].features["label"].names == ["reassure", "threaten", "dismiss"]
+
+
+def test_splits_are_reproducible_and_seeded(tiny_jsonl):
+    a = validate(_data_cfg(tiny_jsonl)).assignment
+    b = validate(_data_cfg(tiny_jsonl)).assignment
+    c = validate(_data_cfg(tiny_jsonl, "data.split_seed=7")).assignment
+    assert a == b
+    assert a != c
+
+
+def test_four_labels_train_on_none(tiny_jsonl):
+    data = validate(_data_cfg(tiny_jsonl, "data=quotes_with_none"))
+    assert "none" in set(data.dataset["train"]["label_name"])
+    assert sum(len(d) for d in data.others.values()) == 0
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda rows: rows.__setitem__(3, {**rows[3], "label": "threat"}), "label 'threat' is not one of"),
+        (lambda rows: rows.__setitem__(3, {**rows[3], "text": "   "}), "empty or whitespace-only text"),
+        (lambda rows: rows[3].pop("doc"), "missing required field 'doc'"),
+        (lambda rows: rows.__setitem__(3, {**rows[3], "id": rows[0]["id"]}), "duplicate id"),
+        (lambda rows: rows.__setitem__(3, {**rows[3], "text": rows[0]["text"].upper()}), "exact duplicate text of"),
+        (lambda rows: rows.__setitem__(3, {**rows[3], "origin": "invented"}), "origin 'invented' is not one of"),
+    ],
+)
+def test_bad_records_are_errors_naming_file_and_line(tmp_path, mutate, expected):
+    rows = make_records()
+    mutate(rows)
+    path = write_jsonl(tmp_path / "bad.jsonl", rows)
+    with pytest.raises(DataError) as err:
+        validate(_data_cfg(path))
+    assert f"{path}:4:" in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_invalid_json_and_blank_lines(tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", make_records())
+    lines = path.read_text().splitlines()
+    lines.insert(2, "{not json")
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=rf"{path}:3: error: invalid JSON"):
+        validate(_data_cfg(path))
+
+
+def test_near_duplicates_are_reported_and_kept_in_one_split(tmp_path):
+    rows = make_records()
+    twin = dict(rows[0], id="twin", doc="doc-other", text=rows[0]["text"].replace("said official", "said the official"))
+    rows.append(twin)
+    data = validate(_data_cfg(write_jsonl(tmp_path / "d.jsonl", rows)))
+    warnings = [str(p) for p in data.problems if p.severity == "warning"]
+    assert any("near duplicate" in w and ":1" in w for w in warnings)
+    assert data.assignment["twin"] == data.assignment[rows[0]["id"]]
+    assert len(data.records) == len(rows)  # nothing dropped
+
+
+def test_validate_cli_exit_codes(tmp_path, tiny_jsonl):
+    ok = subprocess.run([sys.executable, "-m", "stance.cli", "data", "validate", f"data.files=[{tiny_jsonl}]"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "data OK" in ok.stdout and "not trained on" in ok.stdout
+    rows = make_records()
+    rows[5]["label"] = "angry"
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
+    proc = subprocess.run([sys.executable, "-m", "stance.cli", "data", "validate", f"data.files=[{bad}]"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert f"{bad}:6:" in proc.stderr and "'angry'" in proc.stderr
+
+
+# -- the project's own dataset ---------------------------------------------------------------------
+QUOTES = ROOT / "data" / "quotes.jsonl"
+
+
+@pytest.fixture(scope="module")
+def real():
+    return validate(_data_cfg(QUOTES))
+
+
+def test_real_dataset_validates_and_meets_its_numbers(real):
+    labels = Counter(r["label"] for r in real.records)
+    assert len(real.records) >= 1200
+    assert all(labels[lab] >= 250 for lab in ("reassure", "threaten", "dismiss")), labels
+    assert labels["none"] >= 300
+    authored = Counter(r["label"] for r in real.records if r.get("origin") == "authored")
+    for lab, n in authored.items():
+        assert n <= 0.2 * labels[lab], (lab, n, labels[lab])
+    fields = {"id", "text", "label", "speaker", "source", "doc", "date", "url", "origin", "context_before", "notes"}
+    assert all(fields <= set(r.data) for r in real.records)
+
+
+def test_real_dataset_split_rules(real):
+    for rec in real.records:
+        split = real.assignment[rec["id"]]
+        if rec.get("origin") == "authored":
+            assert split == "train"
+        if rec["source"] == "seed-article":
+            assert split == "test"
+    docs = defaultdict(set)
+    for rec in real.records:
+        docs[rec["doc"]].add(real.assignment[rec["id"]])
+    assert all(len(s) == 1 for s in docs.values())
+
+
+def test_every_corpus_sentence_is_labelled_or_excluded_with_a_reason():
+    ann = ROOT / "data" / "annotations"
+    labelled = {json.loads(l)["id"] for l in QUOTES.read_text().splitlines()}
+    excluded = {json.loads(l)["id"]: json.loads(l)["reason"] for l in (ann / "excluded.jsonl").read_text().splitlines()}
+    pass1 = {json.loads(l)["id"] for f in sorted((ann / "pass1").glob("*.jsonl")) for l in f.read_text().splitlines()}
+    assert all(reason.strip() for reason in excluded.values())
+    assert pass1 == {i for i in labelled if i.startswith("os-")} | set(excluded)

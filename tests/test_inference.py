@@ -1,0 +1,112 @@
+"""Inference from Python, the command line (texts, quote files, articles) and plain transformers.pipeline."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from transformers import pipeline
+
+from conftest import ROOT
+
+
+def stance(*args, input: bytes | None = None):
+    return subprocess.run([sys.executable, "-m", "stance.cli", *map(str, args)], capture_output=True, input=input,
+                          timeout=300)
+
+
+def test_transformers_pipeline_loads_checkpoint_with_label_names(smoke_run):
+    clf = pipeline("text-classification", model=smoke_run["model_dir"], device="cpu")
+    out = clf(["Russia is not threatening anyone.", "All options are on the table."], top_k=None)
+    assert len(out) == 2
+    assert {d["label"] for d in out[0]} == {"reassure", "threaten", "dismiss"}
+
+
+def test_predict_texts_jsonl(smoke_run):
+    proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl",
+                  "We pose no threat to anyone.", "They will pay a price.")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    assert [r["text"] for r in rows] == ["We pose no threat to anyone.", "They will pay a price."]
+    assert all(set(r["probabilities"]) == {"reassure", "threaten", "dismiss"} for r in rows)
+    assert all(r["stance"] in r["probabilities"] and isinstance(r["abstained"], bool) for r in rows)
+
+
+def test_predict_from_files_reports_bad_lines_and_keeps_going(smoke_run, tmp_path):
+    quotes = tmp_path / "quotes.jsonl"
+    quotes.write_text('{"id": "a", "text": "We seek no conflict."}\n{"id": "b"}\nnot json\n{"id": "c", "text": "Nonsense."}\n')
+    txt = tmp_path / "quotes.txt"
+    txt.write_text("Our drills are routine.\n\nThey will regret it.\n")
+    table = tmp_path / "quotes.csv"
+    with table.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "speaker", "text"])
+        w.writerow(["x", "A spokesman", "The claims are groundless."])
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    out = tmp_path / "out.csv"
+    proc = stance("predict", "--model", smoke_run["model_dir"], "--input", quotes, "--input", txt, "--input", table,
+                  "--input", empty, "--output", out)
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert f"{quotes}:2: no non-empty 'text' string" in err and f"{quotes}:3: invalid JSON" in err
+    assert f"{empty}: empty file" in err
+    rows = list(csv.DictReader(out.open()))
+    assert [r["text"] for r in rows] == ["We seek no conflict.", "Nonsense.", "Our drills are routine.",
+                                         "They will regret it.", "The claims are groundless."]
+    assert rows[0]["line"] == "1" and rows[1]["line"] == "4" and rows[4]["speaker"] == "A spokesman"
+    assert "5 statement(s) classified" in err
+
+
+def test_predict_whole_article_with_speakers(smoke_run, tmp_path):
+    article = ROOT / "data" / "raw" / "article.txt"
+    proc = stance("predict", "--model", smoke_run["model_dir"], article, "--format", "jsonl")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    speakers = {r["speaker"] for r in rows}
+    assert any("Zakharova" in s for s in speakers) and any("Peskov" in s for s in speakers)
+    text = article.read_text()
+    for r in rows:
+        assert r["file"] == str(article) and 0 <= r["start"] < r["end"] <= len(text)
+
+
+def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\x00\x01\x02 binary \x00")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes('The minister said: "We will not attack anyone, caf\xe9 or not."\n'.encode("latin-1"))
+    proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl", binary, latin, "-",
+                  input='"They will face consequences," the spokesman said.'.encode())
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert str(binary) in err and str(latin) in err
+    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    assert any(r["file"] == "<stdin>" for r in rows)
+
+
+def test_eval_writes_report_and_figures(smoke_run, tmp_path):
+    report_dir = tmp_path / "report"
+    proc = stance("eval", "--model", smoke_run["model_dir"], f"data.files=[{smoke_run['data_file']}]",
+                  "baselines.enabled=[majority,tfidf,frozen_lr,setfit]", "baselines.setfit_iterations=1",
+                  "baselines.bootstrap_samples=100", f"report_dir={report_dir}", f"paths.output_dir={tmp_path / 'out'}")
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    report = (report_dir / "report.md").read_text()
+    for name in ("fine-tuned", "majority", "tfidf_lr", "frozen_minilm_lr", "setfit", "## Calibration", "## Abstention",
+                 "## By source", "## Targets", "reproduce: `stance eval --model"):
+        assert name in report, name
+    for fig in ("models.png", "confusion_matrix.png", "reliability.png", "risk_coverage.png", "abstention.png"):
+        assert (report_dir / fig).stat().st_size > 1000
+    metrics = json.loads((report_dir / "metrics.json").read_text())
+    assert metrics["abstention"]["none_items"] > 0
+    assert set(metrics["by_source"]) == {"wh-briefings", "un-general-debate", "seed-article"}
+
+
+def test_eval_refuses_a_different_data_version(smoke_run, tmp_path):
+    other = tmp_path / "other.jsonl"
+    other.write_text(Path(smoke_run["data_file"]).read_text().replace("said official 0-0", "said official zero"))
+    proc = stance("eval", "--model", smoke_run["model_dir"], f"data.files=[{other}]", "baselines.enabled=[]",
+                  f"report_dir={tmp_path / 'r'}", f"paths.output_dir={tmp_path / 'out'}")
+    assert proc.returncode != 0
+    assert "allow_data_mismatch" in proc.stderr.decode()

@@ -1,0 +1,70 @@
+"""A smoke training run writes a complete, pickle-free checkpoint that reloads exactly."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from stance import StanceClassifier
+
+
+def test_checkpoint_folder_is_complete_and_pickle_free(smoke_run):
+    model_dir = Path(smoke_run["model_dir"])
+    names = {p.name for p in model_dir.iterdir()}
+    for required in ("model.safetensors", "config.json", "tokenizer.json", "stance_config.json", "metrics.json",
+                     "config.yaml", "README.md"):
+        assert required in names, required
+    assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".pickle"))]
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["id2label"] == {"0": "reassure", "1": "threaten", "2": "dismiss"}
+    assert config["label2id"] == {"reassure": 0, "threaten": 1, "dismiss": 2}
+    resolved = yaml.safe_load((model_dir / "config.yaml").read_text())
+    assert resolved["trainer"]["max_steps"] == 4 and resolved["data"]["files"] == [str(smoke_run["data_file"])]
+
+
+def test_metrics_are_on_held_out_test(smoke_run):
+    m = json.loads((Path(smoke_run["model_dir"]) / "metrics.json").read_text())
+    test = m["test"]
+    assert test["n"] == m["n_examples"]["test"] > 0
+    assert 0.0 <= test["macro_f1"] <= 1.0 and len(test["macro_f1_ci95"]) == 2
+    assert test["macro_f1_ci95"][0] <= test["macro_f1"] <= test["macro_f1_ci95"][1]
+    assert m["temperature"] > 0 and 0 < m["abstain_threshold"] <= 1
+    assert sum(sum(row) for row in test["confusion_matrix"]) == test["n"]
+
+
+def test_model_card_has_metadata_and_sections(smoke_run):
+    card = (Path(smoke_run["model_dir"]) / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["pipeline_tag"] == "text-classification"
+    result = meta["model-index"][0]["results"][0]
+    assert {m["name"] for m in result["metrics"]} == {"macro-F1", "accuracy"}
+    for heading in ("## Labels", "## Intended uses", "## Out-of-scope uses", "## Training data", "## Framework versions",
+                    "example from the training data"):
+        assert heading in card
+
+
+def test_reload_reproduces_its_own_probabilities(smoke_run):
+    clf = StanceClassifier.load(smoke_run["model_dir"], device="cpu")
+    probs = clf.predict_proba(smoke_run["test_texts"], batch_size=4)
+    np.testing.assert_allclose(probs, smoke_run["test_probs"], atol=1e-5)
+    preds = clf.predict(smoke_run["test_texts"][:3])
+    assert all(set(p.probabilities) == {"reassure", "threaten", "dismiss"} for p in preds)
+    assert all(abs(sum(p.probabilities.values()) - 1) < 1e-5 for p in preds)
+    assert all(p.label == max(p.probabilities, key=p.probabilities.get) for p in preds)
+
+
+def test_abstention_keeps_label_and_probabilities(smoke_run):
+    always = StanceClassifier.load(smoke_run["model_dir"], abstain_threshold=1.01)
+    never = StanceClassifier.load(smoke_run["model_dir"], abstain_threshold=0.0)
+    a, n = always.predict("We will respond."), never.predict("We will respond.")
+    assert a[0].abstained and not n[0].abstained
+    assert a[0].label == n[0].label and a[0].probabilities == n[0].probabilities
+
+
+def test_long_statements_are_truncated_and_flagged(smoke_run):
+    clf = StanceClassifier.load(smoke_run["model_dir"])
+    long_text = "We will respond to any provocation with force. " * 60
+    p = clf.predict([long_text, "Short."])
+    assert p[0].truncated and not p[1].truncated
