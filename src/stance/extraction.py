@@ -467,7 +467,8 @@ class _Extractor:
         self.first_seen: dict[str, int] = {}
         self.events: list[tuple[int, str, str]] = []  # (position, name, "person" | "body")
         self.transcript = False
-        self.last_turn: str | None = None
+        self.in_turns = False               # a turn has been seen (streaming)
+        self.last_turn: str | None = None   # speaker of the current turn; None for questions
         self.base = 0
 
     # ----------------------------------------------------------------- driver
@@ -480,11 +481,13 @@ class _Extractor:
             self.transcript = True
         article_end = len(text)
         cands: list[_Cand] = []
-        if self.transcript:  # text before the first turn continues the last turn of the previous block
+        if self.transcript:
             article_end = turns[0].start() if turns else len(text)
-            if self.last_turn is not None and text[:article_end].strip():
-                cands.append(self._turn(text, 0, article_end, self.last_turn))
+            if self.in_turns:  # the text before the first turn continues the previous block's last turn
+                if self.last_turn is not None:
+                    cands.append(self._turn(text, 0, article_end, self.last_turn))
                 article_end = 0
+            self.in_turns = self.in_turns or bool(turns)
             for m, nxt in zip(turns, [*turns[1:], None]):
                 label = m.group("label")
                 self.last_turn = None if not label or label == "Q" else re.sub(
