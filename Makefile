@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,setfit,onnx]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,setfit]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project (done automatically by the other targets)

@@ -15,32 +15,45 @@ from pathlib import Path
 
 import numpy as np
 
-COLD_START = """
-import resource, sys, time
+PEAK = """
+def peak_mb():
+    # VmHWM: this process's own peak resident memory (ru_maxrss would include the parent's after fork)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+COLD_START = PEAK + """
+import sys, time
 t0 = time.perf_counter()
 from stance import StanceClassifier
 t1 = time.perf_counter()
 clf = StanceClassifier.load(sys.argv[1], quantize=sys.argv[2] == "1")
 clf.predict(["Russia is not threatening anyone."])
 t2 = time.perf_counter()
-print(t1 - t0, t2 - t1, t2 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(t1 - t0, t2 - t1, t2 - t0, peak_mb())
 """
 
-PIPELINE_RSS = """
-import resource, sys, json
+PIPELINE_RSS = PEAK + """
+import sys, json
 from transformers import pipeline
 texts = json.load(open(sys.argv[2]))
 pipe = pipeline("text-classification", model=sys.argv[1], batch_size=32, device="cpu")
 pipe(texts, truncation=True, max_length=128)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_mb())
 """
 
-BATCH_RSS = """
-import resource, sys, json
+BATCH_RSS = PEAK + """
+import sys, json
 from stance import StanceClassifier
 texts = json.load(open(sys.argv[2]))
 StanceClassifier.load(sys.argv[1], quantize=sys.argv[3] == "1").predict(texts, batch_size=32)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_mb())
 """
 
 
@@ -72,10 +85,14 @@ def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
     from omegaconf import OmegaConf
 
     data_cfg = OmegaConf.load(meta_cfg).data if meta_cfg.is_file() else None
-    test_texts, test_y = [], []
-    if data_cfg is not None:
-        test = load_splits(data_cfg).dataset["test"]
-        test_texts, test_y = list(test["text"]), np.asarray(test["label"])
+    test_texts, test_y, test_ctx = [], [], None
+    data = load_splits(data_cfg) if data_cfg is not None else None
+    if data is not None and data.data_hash != clf.meta.get("data_hash", data.data_hash):
+        print(f"warning: {model} was trained on another data version; macro-F1 is not measured", file=sys.stderr)
+        data = None
+    if data is not None:
+        test = data.dataset["test"]
+        test_texts, test_y, test_ctx = list(test["text"]), np.asarray(test["label"]), list(test["context_before"])
     pool = test_texts or ["Russia is not threatening anyone."]
     texts = [pool[i % len(pool)] for i in range(n)]
     tmp = out_dir / "bench_texts.json"
@@ -117,10 +134,10 @@ def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
                           "pipeline batch": _subprocess(PIPELINE_RSS, model, str(tmp))[-1]}
     if len(test_texts):
         labels = clf.labels
-        f_full = classification_metrics(test_y, clf.predict_proba(test_texts).argmax(1), labels)["macro_f1"]
-        f_q = classification_metrics(test_y, qclf.predict_proba(test_texts).argmax(1), labels)["macro_f1"]
+        f_full = classification_metrics(test_y, clf.predict_proba(test_texts, contexts=test_ctx).argmax(1), labels)["macro_f1"]
+        f_q = classification_metrics(test_y, qclf.predict_proba(test_texts, contexts=test_ctx).argmax(1), labels)["macro_f1"]
         res["macro_f1_test"] = {"full precision": f_full, "int8": f_q, "change": f_q - f_full}
-        res["int8_recommended"] = bool(abs(f_q - f_full) <= 0.01 and t_q < t_ours)
+        res["int8_recommended"] = bool(f_q >= f_full - 0.01 and t_q < t_ours)
     tmp.unlink()
     return res
 

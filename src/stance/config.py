@@ -43,13 +43,14 @@ class ModelConfig:
     name_or_path: str = MISSING
     max_length: int = 128
     revision: Optional[str] = None
+    use_context: bool = False  # encode (statement, the speaker's previous sentence) as a text pair
 
 
 @dataclass
 class TrainerConfig:
-    num_train_epochs: float = 8.0
+    num_train_epochs: float = 10.0
     max_steps: int = -1
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     per_device_train_batch_size: int = 16
     per_device_eval_batch_size: int = 64
     weight_decay: float = 0.01

@@ -5,7 +5,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -39,6 +39,7 @@ class StanceClassifier:
         self.abstain_threshold = abstain_threshold
         self.max_length = max_length
         self.meta = meta or {}
+        self.use_context = bool(self.meta.get("use_context", False))
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str | None = None, num_threads: int | None = None,
@@ -65,54 +66,56 @@ class StanceClassifier:
                    max_length=meta.get("max_length", 128), device=device, meta=meta)
 
     # -- scoring -------------------------------------------------------------------------------
-    def logits(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        """Raw logits in input order, and whether each text was truncated to the model's window.
-        Batches are formed from texts sorted by length, so little padding is computed."""
+    def logits(self, texts: Sequence[str], batch_size: int = 32,
+               contexts: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Raw logits in input order, and whether each statement was truncated to the model's window.
+        Batches are formed from texts sorted by length, so little padding is computed. ``contexts``
+        (the speaker's previous sentence, per text) are used only by checkpoints trained with
+        ``model.use_context=true``; other checkpoints ignore them."""
         texts = list(texts)
+        if contexts is not None and len(contexts) != len(texts):
+            raise ValueError(f"{len(contexts)} contexts for {len(texts)} texts")
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         truncated = np.zeros(len(texts), dtype=bool)
-        for idx, chunk_logits, chunk_trunc in self._iter_batches(texts, batch_size):
+        ctx = list(contexts) if (self.use_context and contexts is not None) else ([""] * len(texts) if self.use_context else None)
+        for idx, chunk_logits, chunk_trunc in self._iter_batches(texts, ctx, batch_size):
             out[idx] = chunk_logits
             truncated[idx] = chunk_trunc
         return out, truncated
 
-    def _iter_batches(self, texts: list[str], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        lengths = [len(t) for t in texts]
+    def _iter_batches(self, texts: list[str], contexts: list[str] | None,
+                      batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        lengths = [len(t) + (len(contexts[i]) if contexts else 0) for i, t in enumerate(texts)]
         order = np.argsort(lengths, kind="stable")
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 idx = order[start : start + batch_size]
-                ids = self.tokenizer([texts[i] for i in idx], add_special_tokens=True)["input_ids"]
+                batch = [texts[i] for i in idx]
+                ids = self.tokenizer(batch, add_special_tokens=True)["input_ids"]
                 trunc = np.array([len(x) > self.max_length for x in ids])
-                # Truncate once ourselves (keeping the final [SEP]) so truncation is known and counted.
-                ids = [x if len(x) <= self.max_length else x[: self.max_length - 1] + x[-1:] for x in ids]
-                enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+                if contexts is not None:
+                    enc = self.tokenizer(batch, [contexts[i] for i in idx], truncation="longest_first",
+                                         max_length=self.max_length, padding=True, return_tensors="pt")
+                else:
+                    # Truncate once ourselves (keeping the final [SEP]) so truncation is known and counted.
+                    ids = [x if len(x) <= self.max_length else x[: self.max_length - 1] + x[-1:] for x in ids]
+                    enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
                 enc = {k: v.to(self.device) for k, v in enc.items()}
                 logits = self.model(**enc).logits.float().cpu().numpy()
                 yield idx, logits, trunc
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 32, contexts: Sequence[str] | None = None) -> np.ndarray:
         """Calibrated probabilities, shape (n_texts, n_labels), columns in ``self.labels`` order."""
-        logits, _ = self.logits(texts, batch_size)
+        logits, _ = self.logits(texts, batch_size, contexts)
         return _softmax(logits / self.temperature)
 
-    def predict(self, texts: Sequence[str] | str, batch_size: int = 32) -> list[Prediction]:
+    def predict(self, texts: Sequence[str] | str, batch_size: int = 32,
+                contexts: Sequence[str] | None = None) -> list[Prediction]:
         """One ``Prediction`` per text: label, its probability, every label's probability, abstention."""
         if isinstance(texts, str):
             texts = [texts]
-        logits, truncated = self.logits(texts, batch_size)
+        logits, truncated = self.logits(texts, batch_size, contexts)
         return [self._prediction(p, t) for p, t in zip(_softmax(logits / self.temperature), truncated)]
-
-    def iter_predict(self, texts: Iterable[str], batch_size: int = 32, chunk: int = 256) -> Iterator[Prediction]:
-        """Predictions in input order, computed chunk by chunk (for streams and long inputs)."""
-        buf: list[str] = []
-        for text in texts:
-            buf.append(text)
-            if len(buf) >= chunk:
-                yield from self.predict(buf, batch_size)
-                buf = []
-        if buf:
-            yield from self.predict(buf, batch_size)
 
     def _prediction(self, probs: np.ndarray, truncated: bool) -> Prediction:
         best = int(np.argmax(probs))

@@ -27,6 +27,7 @@ class Item:
     kind: str = ""
     start: int | None = None
     end: int | None = None
+    context: str = ""  # the speaker's previous sentence/statement, for checkpoints that read context
 
 
 @dataclass
@@ -81,7 +82,8 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                 if not isinstance(t, str) or not t.strip():
                     problems.add(f"{path}:{i}: no non-empty {text_field!r} string; line skipped")
                     continue
-                yield Item(t.strip(), path, i, str(obj.get("id", "")), str(obj.get("speaker", "") or ""))
+                yield Item(t.strip(), path, i, str(obj.get("id", "")), str(obj.get("speaker", "") or ""),
+                           context=str(obj.get("context_before") or ""))
             else:
                 yield Item(line, path, i)
         if empty:
@@ -107,8 +109,10 @@ def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
             problems.add(w)
         if not statements and path != "-":
             problems.add(f"{path}: no statements found")
+        previous: dict[str, str] = {}  # speaker -> their previous statement in this file
         for st in statements:
-            yield Item(st.text, st.file, None, "", st.speaker, st.kind, st.start, st.end)
+            yield Item(st.text, st.file, None, "", st.speaker, st.kind, st.start, st.end, previous.get(st.speaker, ""))
+            previous[st.speaker] = st.text
 
 
 def expand_paths(args: list[str]) -> tuple[list[str], list[str]]:
@@ -215,7 +219,8 @@ def predict_command(argv: list[str]) -> int:
 
         def flush_chunk() -> None:
             nonlocal n, abstained, truncated
-            for item, pred in zip(chunk, clf.predict([c.text for c in chunk], batch_size=args.batch_size)):
+            for item, pred in zip(chunk, clf.predict([c.text for c in chunk], batch_size=args.batch_size,
+                                                          contexts=[c.context for c in chunk])):
                 writer.write(item, pred)
                 n += 1
                 abstained += pred.abstained

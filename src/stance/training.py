@@ -80,6 +80,8 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     model, tokenizer = load_encoder_for_classification(cfg.model.name_or_path, labels, cfg.model.revision)
 
     def tokenize(batch):
+        if cfg.model.use_context:
+            return tokenizer(batch["text"], batch["context_before"], truncation="longest_first", max_length=cfg.model.max_length)
         return tokenizer(batch["text"], truncation=True, max_length=cfg.model.max_length)
 
     train_ds = data.dataset["train"]
@@ -174,6 +176,7 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
         "abstain_threshold": threshold,
         "abstain_target_coverage": cfg.calibration.target_coverage,
         "max_length": cfg.model.max_length,
+        "use_context": cfg.model.use_context,
         "base_model": cfg.model.name_or_path,
         "data_hash": data.data_hash,
         "seed": cfg.seed,

@@ -13,7 +13,7 @@ from .splits import SPLITS, assign_splits, check_duplicates, check_splits, split
 
 __all__ = ["DataError", "Problem", "Record", "SplitData", "load_splits", "validate", "data_hash"]
 
-COLUMNS = ("id", "text", "speaker", "source", "doc", "date", "origin")
+COLUMNS = ("id", "text", "context_before", "speaker", "source", "doc", "date", "origin")
 
 
 @dataclass

@@ -60,7 +60,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
 
     # Fine-tuned model (its throughput measured the same way as the baselines').
     start = time.perf_counter()
-    logits, truncated = clf.logits(test["text"], batch_size=cfg.batch_size)
+    logits, truncated = clf.logits(test["text"], batch_size=cfg.batch_size, contexts=test["context_before"])
     tput = len(y) / max(time.perf_counter() - start, 1e-9)
     probs_raw = apply_temperature(logits, 1.0)
     probs = apply_temperature(logits, clf.temperature)
@@ -98,7 +98,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     thr = clf.abstain_threshold if clf.abstain_threshold is not None else 0.0
     conf_stance = probs.max(1)
     if len(none_ds):
-        conf_none = apply_temperature(clf.logits(none_ds["text"], batch_size=cfg.batch_size)[0], clf.temperature).max(1)
+        conf_none = apply_temperature(clf.logits(none_ds["text"], batch_size=cfg.batch_size, contexts=none_ds["context_before"])[0], clf.temperature).max(1)
     else:
         conf_none = np.zeros(0)
     grid = np.linspace(1 / len(labels), 1, 101)
