@@ -14,12 +14,14 @@ ARGS ?=
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict), ARGS='key=value ...' (Hydra overrides)"
+	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict/bench); ARGS='...' extra arguments:"
+	@echo "  Hydra overrides for train/eval/validate/sweep (key=value), flags and inputs for predict/bench."
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	@# torch pinned first: the package declares torch>=2.4, and an unpinned install would pull the newest
+	@# (multi-GB CUDA) build; the pin is what this project is tested with (a CPU wheel on the dev machines).
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install --quiet -e ".[dev,setfit]"
 	@touch $(STAMP)
@@ -33,17 +35,17 @@ train: $(STAMP) ## Validate the data, fine-tune the default encoder, evaluate on
 	$(BIN)/stance train $(ARGS)
 
 eval: $(STAMP) ## Full evaluation report of MODEL (baselines, calibration, abstention, plots) under reports/
-	$(BIN)/stance eval --model $(MODEL) $(ARGS)
+	$(BIN)/stance eval --model "$(MODEL)" $(ARGS)
 
 sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std into reports/sweep/
 	$(BIN)/stance train --multirun seed=1,2,3,4,5 latest_link=null trainer.disable_tqdm=true $(ARGS)
 	$(BIN)/stance aggregate
 
 predict: $(STAMP) ## Predict stances: make predict ARGS='path/to/article.txt'
-	$(BIN)/stance predict --model $(MODEL) $(ARGS)
+	$(BIN)/stance predict --model "$(MODEL)" $(ARGS)
 
 bench: $(STAMP) ## Inference speed and memory benchmark of MODEL against transformers.pipeline
-	$(BIN)/python -m stance.bench --model $(MODEL) $(ARGS)
+	$(BIN)/python -m stance.bench --model "$(MODEL)" $(ARGS)
 
 test: $(STAMP) ## Run the test suite (offline, a few minutes on 2 cores)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q $(ARGS)

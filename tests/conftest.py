@@ -67,15 +67,7 @@ def tiny_jsonl(tmp_path) -> Path:
     return write_jsonl(tmp_path / "tiny.jsonl", make_records())
 
 
-def compose(config_name: str, overrides: list[str]):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from stance.config import config_dir, register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return hydra_compose(config_name=config_name, overrides=overrides)
+from stance.config import compose  # noqa: E402  (re-exported for the tests)
 
 
 @pytest.fixture(scope="session")

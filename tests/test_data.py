@@ -66,13 +66,37 @@ def test_bad_records_are_errors_naming_file_and_line(tmp_path, mutate, expected)
     assert expected in str(err.value)
 
 
-def test_invalid_json_and_blank_lines(tmp_path):
+def test_invalid_json_is_an_error_and_blank_lines_a_warning(tmp_path):
     path = write_jsonl(tmp_path / "bad.jsonl", make_records())
     lines = path.read_text().splitlines()
     lines.insert(2, "{not json")
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=rf"{path}:3: error: invalid JSON"):
         validate(_data_cfg(path))
+    lines[2] = ""
+    path.write_text("\n".join(lines) + "\n")
+    data = validate(_data_cfg(path))
+    assert f"{path}:3: warning: blank line" in [str(p) for p in data.problems]
+
+
+def test_bom_unknown_fields_and_empty_files(tmp_path):
+    rows = make_records()
+    rows[4]["contxt_before"] = "typo"
+    path = write_jsonl(tmp_path / "d.jsonl", rows)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    data = validate(_data_cfg(path))
+    assert len(data.records) == len(rows)
+    assert any(f"{path}:5: warning: unknown field(s) ['contxt_before']" in str(p) for p in data.problems)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(DataError, match="no labelled statements"):
+        validate(_data_cfg(empty))
+
+
+def test_a_label_without_training_items_is_an_error(tmp_path):
+    rows = [r for r in make_records() if r["label"] != "dismiss"]
+    with pytest.raises(DataError, match="label 'dismiss' has no statement in the train split"):
+        validate(_data_cfg(write_jsonl(tmp_path / "d.jsonl", rows)))
 
 
 def test_near_duplicates_are_reported_and_kept_in_one_split(tmp_path):
@@ -80,8 +104,10 @@ def test_near_duplicates_are_reported_and_kept_in_one_split(tmp_path):
     twin = dict(rows[0], id="twin", doc="doc-other", text=rows[0]["text"].replace("said official", "said the official"))
     rows.append(twin)
     data = validate(_data_cfg(write_jsonl(tmp_path / "d.jsonl", rows)))
+    path = tmp_path / "d.jsonl"
     warnings = [str(p) for p in data.problems if p.severity == "warning"]
-    assert any("near duplicate" in w and ":1" in w for w in warnings)
+    assert any(w.startswith(f"{path}:{len(rows)}: warning: near duplicate") and w.rstrip().find(f"of {path}:1;") > 0
+               for w in warnings), warnings
     assert data.assignment["twin"] == data.assignment[rows[0]["id"]]
     assert len(data.records) == len(rows)  # nothing dropped
 

@@ -88,10 +88,11 @@ def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
 
 def test_eval_writes_report_and_figures(smoke_run, tmp_path):
     report_dir = tmp_path / "report"
-    proc = stance("eval", "--model", smoke_run["model_dir"], f"data.files=[{smoke_run['data_file']}]",
+    proc = stance("eval", "--model", smoke_run["model_dir"],
                   "baselines.enabled=[majority,tfidf,frozen_lr,setfit]", "baselines.setfit_iterations=1",
                   "baselines.bootstrap_samples=100", f"report_dir={report_dir}", f"paths.output_dir={tmp_path / 'out'}")
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    assert not (ROOT / "checkpoints").exists()  # SetFit's own checkpoints stay out of the user's folder
     report = (report_dir / "report.md").read_text()
     for name in ("fine-tuned", "majority", "tfidf_lr", "frozen_minilm_lr", "setfit", "## Calibration", "## Abstention",
                  "## By source", "## Targets", "reproduce: `stance eval --model"):
@@ -106,7 +107,55 @@ def test_eval_writes_report_and_figures(smoke_run, tmp_path):
 def test_eval_refuses_a_different_data_version(smoke_run, tmp_path):
     other = tmp_path / "other.jsonl"
     other.write_text(Path(smoke_run["data_file"]).read_text().replace("said official 0-0", "said official zero"))
-    proc = stance("eval", "--model", smoke_run["model_dir"], f"data.files=[{other}]", "baselines.enabled=[]",
+    proc = stance("eval", "--model", smoke_run["model_dir"], f"data_files=[{other}]", "baselines.enabled=[]",
                   f"report_dir={tmp_path / 'r'}", f"paths.output_dir={tmp_path / 'out'}")
     assert proc.returncode != 0
     assert "allow_data_mismatch" in proc.stderr.decode()
+
+
+def test_extract_cli_writes_statements_with_speakers(tmp_path):
+    out = tmp_path / "statements.jsonl"
+    proc = stance("extract", ROOT / "data" / "raw" / "article.txt", "--output", out)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    assert len(rows) >= 10
+    assert {"text", "speaker", "kind", "start", "end", "file"} <= set(rows[0])
+    shanahan = [r for r in rows if "always believe what they say" in r["text"]]
+    assert len(shanahan) == 1 and shanahan[0]["speaker"] == "Patrick Shanahan" and shanahan[0]["kind"] == "direct"
+    missing = stance("extract", tmp_path / "nope.txt")
+    assert missing.returncode == 1 and "nope.txt" in missing.stderr.decode()
+
+
+def test_bench_runs_and_reports_every_measure(smoke_run, tmp_path):
+    """Only that the benchmark works end to end; its numbers are measured by `make bench`, not here."""
+    from stance.bench import markdown, run
+
+    res = run(smoke_run["model_dir"], n=8, repeats=1, out_dir=tmp_path)
+    assert set(res["throughput"]) == {"transformers.pipeline (batch 32)", "StanceClassifier (batch 32, length-sorted)",
+                                      "StanceClassifier int8 dynamic quantized"}
+    assert res["cold_start_s"]["total"] > 0 and res["peak_rss_mb"]["pipeline batch"] > 0
+    assert "macro_f1_test" in res and "vs pipeline" in markdown(res, "m")
+
+
+def test_csv_rows_with_line_breaks_and_blank_lines_keep_text_and_line_numbers(smoke_run, tmp_path):
+    table = tmp_path / "quotes.csv"
+    table.write_bytes("\ufefftext,id\n\"We seek\nno war.\",a\n\n\"They lie.\",b\n".encode())
+    proc = stance("predict", "--model", smoke_run["model_dir"], "--input", table, "--format", "jsonl")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    assert [(r["text"], r["line"], r["id"]) for r in rows] == [("We seek\nno war.", 2, "a"), ("They lie.", 5, "b")]
+
+
+def test_missing_paths_are_reported_not_classified(smoke_run, tmp_path):
+    proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl", tmp_path / "missing.txt",
+                  "--text", "notes.txt")
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert "missing.txt: no such file" in err
+    assert [json.loads(l)["text"] for l in proc.stdout.decode().splitlines()] == ["notes.txt"]
+
+
+def test_eval_refuses_the_training_split(smoke_run, tmp_path):
+    proc = stance("eval", "--model", smoke_run["model_dir"], "split=train", "baselines.enabled=[]",
+                  f"report_dir={tmp_path / 'r'}", f"paths.output_dir={tmp_path / 'out'}")
+    assert proc.returncode != 0 and "never on the training split" in proc.stderr.decode()

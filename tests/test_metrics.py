@@ -32,7 +32,14 @@ def test_classification_metrics_and_bootstrap():
     assert m["accuracy"] == 6 / 8
     assert m["per_class"]["b"]["recall"] == 1.0 and m["per_class"]["a"]["recall"] == 0.5
     lo, hi = bootstrap_ci(y, p, 3, n_samples=200)
-    assert lo <= m["macro_f1"] <= hi
+    assert 0.0 <= lo < hi <= 1.0
+    assert bootstrap_ci(y, y, 3, n_samples=50) == (1.0, 1.0)
+
+
+def test_macro_f1_ignores_labels_absent_from_a_subset():
+    from stance.evaluation.metrics import macro_f1
+
+    assert macro_f1(np.array([0, 0, 1]), np.array([0, 0, 1]), 3) == 1.0
 
 
 def test_threshold_keeps_the_target_coverage():

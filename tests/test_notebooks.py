@@ -41,6 +41,6 @@ def test_dataset_notebook_runs_on_the_real_data():
 
 
 def test_error_analysis_notebook_runs_on_a_checkpoint(smoke_run):
-    nb = _run("02_error_analysis.ipynb", {"STANCE_MODEL": smoke_run["model_dir"], "STANCE_DATA": str(smoke_run["data_file"])})
+    nb = _run("02_error_analysis.ipynb", {"STANCE_MODEL": smoke_run["model_dir"]})
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "test statements, accuracy" in text

@@ -75,24 +75,18 @@ def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
     import torch
     from transformers import pipeline
 
-    from .data import load_splits
+    from .data import checkpoint_splits
     from .evaluation.metrics import classification_metrics
     from .inference import StanceClassifier
 
     clf = StanceClassifier.load(model, device="cpu")
     qclf = StanceClassifier.load(model, device="cpu", quantize=True)
-    meta_cfg = Path(model) / "config.yaml"
-    from omegaconf import OmegaConf
-
-    data_cfg = OmegaConf.load(meta_cfg).data if meta_cfg.is_file() else None
     test_texts, test_y, test_ctx = [], [], None
-    data = load_splits(data_cfg) if data_cfg is not None else None
-    if data is not None and data.data_hash != clf.meta.get("data_hash", data.data_hash):
-        print(f"warning: {model} was trained on another data version; macro-F1 is not measured", file=sys.stderr)
-        data = None
-    if data is not None:
-        test = data.dataset["test"]
+    try:
+        test = checkpoint_splits(model).dataset["test"]
         test_texts, test_y, test_ctx = list(test["text"]), np.asarray(test["label"]), list(test["context_before"])
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"warning: macro-F1 not measured: {exc}", file=sys.stderr)
     pool = test_texts or ["Russia is not threatening anyone."]
     texts = [pool[i % len(pool)] for i in range(n)]
     tmp = out_dir / "bench_texts.json"

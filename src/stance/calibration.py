@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature T > 0 minimising the negative log-likelihood of softmax(logits / T)."""
+    from scipy.optimize import minimize_scalar  # imported here: inference needs none of scipy
+    from scipy.special import log_softmax
+
     logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
     if len(labels) == 0:
         return 1.0
@@ -20,7 +21,11 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
-    return softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=1)
+    """softmax(logits / T), row-wise."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def choose_threshold(probs: np.ndarray, target_coverage: float) -> float:

@@ -58,23 +58,33 @@ def _train_task(cfg) -> float:
 def _eval_task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
 
+    from .data import DataError
     from .evaluation.report import run_evaluation
 
-    out = run_evaluation(cfg, HydraConfig.get().runtime.output_dir)
+    try:
+        out = run_evaluation(cfg, HydraConfig.get().runtime.output_dir)
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     print(f"report: {out}")
 
 
+def _quoted(value: str) -> str:
+    """A Hydra override value that keeps spaces, commas, brackets and quotes in a path literal."""
+    return "'" + value.replace("'", "\\'") + "'"
+
+
 def _model_flag(argv: list[str]) -> list[str]:
-    """`--model PATH` / `--model=PATH` becomes the Hydra override `model_path=PATH`."""
+    """`--model PATH` / `--model=PATH` becomes the Hydra override `model_path='PATH'`."""
     out, i = [], 0
     while i < len(argv):
         a = argv[i]
         if a == "--model" and i + 1 < len(argv):
-            out.append(f"model_path={argv[i + 1]}")
+            out.append(f"model_path={_quoted(argv[i + 1])}")
             i += 2
             continue
         if a.startswith("--model="):
-            out.append("model_path=" + a.split("=", 1)[1])
+            out.append("model_path=" + _quoted(a.split("=", 1)[1]))
         else:
             out.append(a)
         i += 1
@@ -85,15 +95,10 @@ def _data_command(argv: list[str]) -> int:
     if not argv or argv[0] != "validate":
         print("usage: stance data validate [hydra overrides, e.g. data=quotes_with_none data.files=[my.jsonl]]", file=sys.stderr)
         return 2
-    from hydra import compose, initialize_config_dir
-
-    from .config import config_dir, register_configs
+    from .config import compose
     from .data import DataError, validate
 
-    register_configs()
-    overrides = [a for a in argv[1:] if a not in ("-h", "--help")]
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    cfg = compose("train", [a for a in argv[1:] if a not in ("-h", "--help")])
     try:
         data = validate(cfg.data)
     except DataError as exc:

@@ -97,31 +97,32 @@ class BaselinesConfig:
 
 @dataclass
 class EvalConfig:
+    """Evaluation always rebuilds the checkpoint's own splits from its saved config; only the data
+    files' location may be given (``data_files``), and their content must hash as at training."""
+
     task_name: str = "eval"
     seed: int = 42
     model_path: str = MISSING
-    split: str = "test"
+    split: str = "test"  # test, or validation (the data that chose the epoch, temperature, threshold)
+    data_files: Optional[list[str]] = None
+    allow_data_mismatch: bool = False
     report_dir: Optional[str] = None
     paths: PathsConfig = field(default_factory=PathsConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     ece_bins: int = 5
     batch_size: int = 64
-    allow_data_mismatch: bool = False
 
 
 @dataclass
 class PredictConfig:
+    """Defaults of `stance predict` (its flags override them)."""
+
     model_path: str = MISSING
-    inputs: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    output: Optional[str] = None
-    format: str = "table"
+    format: Optional[str] = None  # table on a terminal, else from --output's suffix, else jsonl
     batch_size: int = 32
-    abstain_threshold: Optional[float] = None
-    device: Optional[str] = None
-    num_threads: int = 0
+    abstain_threshold: Optional[float] = None  # None: the checkpoint's own
+    device: Optional[str] = None  # None: cuda if available, else cpu
+    num_threads: int = 0  # 0: all cores
 
 
 def register_configs() -> None:
@@ -129,6 +130,16 @@ def register_configs() -> None:
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
     cs.store(name="predict_schema", node=PredictConfig)
+
+
+def compose(config_name: str, overrides: list[str] | None = None):
+    """The composed config ``config_name`` (train, eval, predict) with Hydra overrides, outside a Hydra app."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides or []))
 
 
 def config_dir() -> str:

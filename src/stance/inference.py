@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from .calibration import apply_temperature
+
 STANCE_CONFIG = "stance_config.json"
 
 
@@ -107,7 +109,7 @@ class StanceClassifier:
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32, contexts: Sequence[str] | None = None) -> np.ndarray:
         """Calibrated probabilities, shape (n_texts, n_labels), columns in ``self.labels`` order."""
         logits, _ = self.logits(texts, batch_size, contexts)
-        return _softmax(logits / self.temperature)
+        return apply_temperature(logits, self.temperature)
 
     def predict(self, texts: Sequence[str] | str, batch_size: int = 32,
                 contexts: Sequence[str] | None = None) -> list[Prediction]:
@@ -115,7 +117,7 @@ class StanceClassifier:
         if isinstance(texts, str):
             texts = [texts]
         logits, truncated = self.logits(texts, batch_size, contexts)
-        return [self._prediction(p, t) for p, t in zip(_softmax(logits / self.temperature), truncated)]
+        return [self._prediction(p, t) for p, t in zip(apply_temperature(logits, self.temperature), truncated)]
 
     def _prediction(self, probs: np.ndarray, truncated: bool) -> Prediction:
         best = int(np.argmax(probs))
@@ -125,7 +127,3 @@ class StanceClassifier:
                           bool(abstain), bool(truncated))
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=1, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(axis=1, keepdims=True)

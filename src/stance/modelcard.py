@@ -87,6 +87,11 @@ def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
     cb, ca = test["calibration_before"], test["calibration_after"]
     definitions = "\n".join(f"- **{lab}**: {LABEL_DEFINITIONS.get(lab, '(user-defined label)')}" for lab in data.labels)
     t = cfg.trainer
+    pinned = (f" Statements from {', '.join(cfg.data.test_only_sources)} are always in test."
+              if cfg.data.test_only_sources else "")
+    context = ", with the speaker's previous sentence as a second segment" if cfg.model.use_context else ""
+    best_val = metrics["best_validation_macro_f1"]
+    best_val = f"{best_val:.3f}" if best_val is not None else "not measured (no evaluation step ran)"
     versions = "\n".join(f"- {k}: {v}" for k, v in _versions().items())
     body = f"""# Stance classifier ({', '.join(data.labels)})
 
@@ -125,7 +130,7 @@ when the model is unsure: check `abstained` and the probabilities.
 
 ## Training data
 `{', '.join(cfg.data.files)}` (hash `{data.data_hash}`), split by source document (no document in
-two splits), seed {cfg.data.split_seed}. Statements of the seed news article are always in test.
+two splits), seed {cfg.data.split_seed}.{pinned}
 
 {_stats_table(data)}
 
@@ -135,7 +140,7 @@ two splits), seed {cfg.data.split_seed}. Statements of the seed news article are
 Hugging Face `Trainer`, {t.num_train_epochs} epochs at most (early stopping on validation macro-F1,
 patience {t.early_stopping_patience}), learning rate {t.learning_rate}, batch size {t.per_device_train_batch_size},
 weight decay {t.weight_decay}, warm-up ratio {t.warmup_ratio}, class weights {t.class_weights}, seed {cfg.seed},
-max length {cfg.model.max_length} tokens. Best validation macro-F1 {metrics['best_validation_macro_f1']:.3f};
+max length {cfg.model.max_length} tokens{context}. Best validation macro-F1 {best_val};
 training took {metrics['train_runtime_seconds']:.0f} s.
 
 ## Evaluation (held-out test split, {test['n']} statements)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
+import io
 import json
 import sys
 from dataclasses import dataclass, field
@@ -40,12 +41,16 @@ class Problems:
 
 
 # -- readers ---------------------------------------------------------------------------------------
-def _decode(path: str, raw: bytes, problems: Problems) -> str:
+def _decode(path: str, raw: bytes, problems: Problems, first: bool = True) -> str:
+    """UTF-8 (a leading byte-order mark dropped); invalid bytes replaced, with a warning naming the place."""
+    if first and b"\x00" in raw[:8192]:
+        raise ValueError(f"{path}: looks like a binary file (NUL bytes); skipped")
+    codec = "utf-8-sig" if first else "utf-8"
     try:
-        return raw.decode("utf-8")
+        return raw.decode(codec)
     except UnicodeDecodeError:
         problems.add(f"{path}: not valid UTF-8; decoded with replacement characters")
-        return raw.decode("utf-8", errors="replace")
+        return raw.decode(codec, errors="replace")
 
 
 def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iterator[Item]:
@@ -54,21 +59,27 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
     suffix = p.suffix.lower()
     with p.open("rb") as fh:
         if suffix == ".csv":
-            text = _decode(path, fh.read(), problems)
-            reader = csv.DictReader(text.splitlines())
-            if not reader.fieldnames or text_field not in reader.fieldnames:
-                problems.add(f"{path}:1: no {text_field!r} column (columns: {reader.fieldnames})")
+            reader = csv.reader(io.StringIO(_decode(path, fh.read(), problems), newline=""))
+            header = next(reader, None)
+            if not header or text_field not in header:
+                problems.add(f"{path}:1: no {text_field!r} column (columns: {header})")
                 return
-            for i, row in enumerate(reader, start=2):
-                t = (row.get(text_field) or "").strip()
-                if not t:
-                    problems.add(f"{path}:{i}: empty text; row skipped")
+            line = reader.line_num + 1  # the physical line on which the next row starts
+            for row in reader:
+                start, line = line, reader.line_num + 1
+                if not row:  # a blank line
                     continue
-                yield Item(t, path, i, row.get("id", "") or "", row.get("speaker", "") or "")
+                rec = dict(zip(header, row))
+                t = (rec.get(text_field) or "").strip()
+                if not t:
+                    problems.add(f"{path}:{start}: empty text; row skipped")
+                    continue
+                yield Item(t, path, start, rec.get("id") or "", rec.get("speaker") or "",
+                           context=rec.get("context_before") or "")
             return
         empty = True
         for i, raw in enumerate(fh, start=1):
-            line = _decode(f"{path}:{i}", raw, problems).strip()
+            line = _decode(f"{path}:{i}", raw, problems, first=i == 1).strip()
             if not line:
                 continue
             empty = False
@@ -82,7 +93,7 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                 if not isinstance(t, str) or not t.strip():
                     problems.add(f"{path}:{i}: no non-empty {text_field!r} string; line skipped")
                     continue
-                yield Item(t.strip(), path, i, str(obj.get("id", "")), str(obj.get("speaker", "") or ""),
+                yield Item(t.strip(), path, i, str(obj.get("id") or ""), str(obj.get("speaker") or ""),
                            context=str(obj.get("context_before") or ""))
             else:
                 yield Item(line, path, i)
@@ -96,8 +107,11 @@ def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
 
     for path in paths:
         if path == "-":
-            raw = sys.stdin.buffer.read()
-            statements = extract_statements(_decode("<stdin>", raw, problems), "<stdin>")
+            try:
+                statements = extract_statements(_decode("<stdin>", sys.stdin.buffer.read(), problems), "<stdin>")
+            except ValueError as exc:
+                problems.add(str(exc))
+                continue
             warnings: list[str] = []
         else:
             try:
@@ -115,18 +129,32 @@ def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
             previous[st.speaker] = st.text
 
 
-def expand_paths(args: list[str]) -> tuple[list[str], list[str]]:
-    """Split positional arguments into article paths (existing files, directories, globs, -) and texts."""
+PATH_SUFFIXES = (".txt", ".md", ".jsonl", ".csv", ".json", ".text")
+
+
+def expand_paths(args: list[str], problems: Problems) -> tuple[list[str], list[str]]:
+    """Split positional arguments into article paths (existing files, directories, globs, -) and
+    statements. An argument that looks like a path but names nothing is reported, not classified."""
     paths, texts = [], []
     for a in args:
-        if a == "-":
+        if not a.strip():
+            problems.add("an empty argument was given; skipped")
+        elif a == "-":
             paths.append(a)
         elif Path(a).is_dir():
-            paths.extend(sorted(str(p) for p in Path(a).rglob("*") if p.is_file() and p.suffix.lower() in (".txt", ".md", "")))
+            found = sorted(str(p) for p in Path(a).rglob("*") if p.is_file() and p.suffix.lower() in (".txt", ".md", ""))
+            if not found:
+                problems.add(f"{a}: folder has no .txt or .md files")
+            paths.extend(found)
         elif Path(a).is_file():
             paths.append(a)
-        elif any(c in a for c in "*?[") and glob.glob(a, recursive=True):
-            paths.extend(sorted(glob.glob(a, recursive=True)))
+        elif any(c in a for c in "*?["):
+            matches = sorted(glob.glob(a, recursive=True))
+            if not matches:
+                problems.add(f"{a}: no file matches this pattern")
+            paths.extend(m for m in matches if Path(m).is_file())
+        elif " " not in a.strip() and ("/" in a or a.lower().endswith(PATH_SUFFIXES)):
+            problems.add(f"{a}: no such file (to classify it as a statement, pass it with --text)")
         else:
             texts.append(a)
     return paths, texts
@@ -164,6 +192,15 @@ class Writer:
         self.fh.flush()
 
 
+def _defaults() -> dict:
+    """Defaults from configs/predict.yaml (flags override them)."""
+    from .config import compose
+
+    cfg = compose("predict", ["model_path=unused"])
+    return {"batch_size": cfg.batch_size, "format": cfg.format, "abstain_threshold": cfg.abstain_threshold,
+            "device": cfg.device, "threads": cfg.num_threads}
+
+
 def predict_command(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
         prog="stance predict",
@@ -172,6 +209,7 @@ def predict_command(argv: list[str]) -> int:
     )
     ap.add_argument("inputs", nargs="*", help="texts, or article files/directories/globs, or - for stdin")
     ap.add_argument("--model", required=True, help="checkpoint folder written by `stance train` (e.g. outputs/latest)")
+    ap.add_argument("--text", action="append", default=[], help="a statement to classify (repeatable; for text that looks like a path)")
     ap.add_argument("--input", action="append", default=[], help="file of statements: .jsonl (text field), .csv (text column) or .txt (one per line); repeatable")
     ap.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the statement (default: text)")
     ap.add_argument("--format", choices=["table", "jsonl", "csv"], help="output format (default: table on a terminal, else from --output's suffix, else jsonl)")
@@ -181,18 +219,20 @@ def predict_command(argv: list[str]) -> int:
     ap.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     ap.add_argument("--quantize", action="store_true", help="int8 dynamic quantization on CPU (faster; see `make bench` for its macro-F1 change)")
+    ap.set_defaults(**_defaults())
     args = ap.parse_args(argv)
 
     from tqdm import tqdm
 
     from .inference import StanceClassifier
 
-    paths, texts = expand_paths(args.inputs)
+    problems = Problems()
+    paths, texts = expand_paths(args.inputs, problems)
+    texts += args.text
     if not (paths or texts or args.input):
-        ap.error("give texts, article paths, or --input FILE")
+        ap.error("give statements, article paths, --text or --input FILE" + (f" ({problems.messages[-1]})" if problems.messages else ""))
     fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output and Path(args.output).suffix.lstrip(".") in ("jsonl", "csv")
                           else ("table" if sys.stdout.isatty() and not args.output else "jsonl"))
-    problems = Problems()
     try:
         clf = StanceClassifier.load(args.model, device=args.device, num_threads=args.threads or None,
                                     abstain_threshold=args.abstain_threshold, quantize=args.quantize)
@@ -208,6 +248,8 @@ def predict_command(argv: list[str]) -> int:
                 yield from read_quotes(f, problems, args.text_field)
             except OSError as exc:
                 problems.add(f"{f}: {exc.strerror or exc}")
+            except ValueError as exc:
+                problems.add(str(exc))
         yield from read_articles(paths, problems)
 
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout

@@ -11,7 +11,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .records import DataError, Problem, Record, read_jsonl
 from .splits import SPLITS, assign_splits, check_duplicates, check_splits, split_counts
 
-__all__ = ["DataError", "Problem", "Record", "SplitData", "load_splits", "validate", "data_hash"]
+__all__ = ["DataError", "Problem", "Record", "SplitData", "load_splits", "validate", "data_hash", "checkpoint_splits"]
 
 COLUMNS = ("id", "text", "context_before", "speaker", "source", "doc", "date", "origin")
 
@@ -46,6 +46,8 @@ def validate(data_cfg) -> SplitData:
     if unknown:
         problems.append(Problem("config data.labels", 0, f"labels {unknown} are not in data.codebook_labels {list(data_cfg.codebook_labels)}"))
     records = loaded.records
+    if not records and not loaded.errors:
+        problems.append(Problem(", ".join(files) or "config data.files", 0, "no labelled statements"))
     dup_problems, near = check_duplicates(records, data_cfg.near_duplicate_threshold)
     problems += dup_problems
     result = assign_splits(
@@ -60,10 +62,60 @@ def validate(data_cfg) -> SplitData:
     problems += result.problems + check_splits(records, result, list(data_cfg.train_only_origins))
     for a, b, s in near:
         problems.append(Problem(b.file, b.line, f"near duplicate (cosine {s:.2f}) of {a.where}; both kept, held in one split", "warning"))
+    problems += _check_label_coverage(records, result.assignment, list(data_cfg.labels))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(errors)
     return _build(records, result.assignment, list(data_cfg.labels), problems, files)
+
+
+def _check_label_coverage(records, assignment, labels) -> list[Problem]:
+    """A configured label with no training item is an error; one missing from validation/test a warning."""
+    if not records:
+        return []
+    counts = {s: Counter(r["label"] for r in records if assignment.get(r["id"]) == s) for s in SPLITS}
+    problems = []
+    for lab in labels:
+        if counts["train"][lab] == 0:
+            problems.append(Problem("config data.labels", 0, f"label {lab!r} has no statement in the train split"))
+        for s in ("validation", "test"):
+            if counts[s][lab] == 0:
+                problems.append(Problem("config data.labels", 0, f"label {lab!r} has no statement in the {s} split", "warning"))
+    return problems
+
+
+class DataMismatchError(ValueError):
+    """The data files changed since the checkpoint was trained: its splits cannot be trusted."""
+
+
+def checkpoint_splits(model_dir, files: list[str] | None = None, allow_mismatch: bool = False) -> SplitData:
+    """The splits a checkpoint was trained with, rebuilt from its saved ``config.yaml`` (files, labels,
+    split seed and sizes) and checked against the data hash recorded at training time. ``files``
+    points at a moved copy of the same data; different data raises ``DataMismatchError``."""
+    import json
+
+    from omegaconf import OmegaConf, open_dict
+
+    model_dir = Path(model_dir)
+    cfg_path = model_dir / "config.yaml"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{cfg_path}: no training config in the checkpoint, so its splits cannot be rebuilt")
+    data_cfg = OmegaConf.load(cfg_path).data
+    if files:
+        with open_dict(data_cfg):
+            data_cfg.files = list(files)
+    data = validate(data_cfg)
+    meta_path = model_dir / "stance_config.json"
+    trained_on = json.loads(meta_path.read_text()).get("data_hash") if meta_path.is_file() else None
+    if trained_on and trained_on != data.data_hash:
+        msg = (f"{model_dir} was trained on data {trained_on} but {list(data_cfg.files)} is now {data.data_hash}: "
+               "the splits may differ, so test items may have been trained on")
+        if not allow_mismatch:
+            raise DataMismatchError(msg + ". Retrain, or pass allow_data_mismatch=true to evaluate anyway.")
+        import sys
+
+        print(f"warning: {msg}", file=sys.stderr)
+    return data
 
 
 def load_splits(data_cfg) -> SplitData:

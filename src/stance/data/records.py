@@ -79,6 +79,10 @@ def _check_fields(obj: object, file: str, line: int, codebook_labels: list[str])
             problems.append(Problem(file, line, f"field {key!r} must be a string or null, got {type(obj[key]).__name__}"))
     if problems:
         return problems
+    unknown = sorted(set(obj) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        problems.append(Problem(file, line, f"unknown field(s) {unknown} ignored (known: "
+                                f"{list(REQUIRED_FIELDS + OPTIONAL_FIELDS)})", "warning"))
     if not obj["text"].strip():
         problems.append(Problem(file, line, f"empty or whitespace-only text (id {obj['id']!r})"))
     if not obj["id"].strip():
@@ -105,7 +109,7 @@ def read_jsonl(paths: Iterable[str | Path], codebook_labels: list[str]) -> LoadR
         with path.open("rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
                 try:
-                    line = raw.decode("utf-8")
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
                 except UnicodeDecodeError as exc:
                     result.problems.append(Problem(name, lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
                     continue
@@ -119,6 +123,6 @@ def read_jsonl(paths: Iterable[str | Path], codebook_labels: list[str]) -> LoadR
                     continue
                 problems = _check_fields(obj, name, lineno, codebook_labels)
                 result.problems.extend(problems)
-                if not problems:
+                if not any(p.severity == "error" for p in problems):
                     result.records.append(Record(obj, name, lineno))
     return result

@@ -1,6 +1,7 @@
 """Baselines trained and scored on the same split as the fine-tuned model."""
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -9,10 +10,10 @@ import torch
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from ..config import resolve_model_name
+from .metrics import macro_f1
 
 
 @dataclass
@@ -37,7 +38,7 @@ def _pick_c(make, X_tr, y_tr, X_va, y_va, n_labels, grid=(0.3, 1.0, 3.0, 10.0)):
     best, best_c = -1.0, grid[0]
     for c in grid:
         m = make(c).fit(X_tr, y_tr)
-        f = f1_score(y_va, m.predict(X_va), labels=list(range(n_labels)), average="macro", zero_division=0)
+        f = macro_f1(y_va, m.predict(X_va), n_labels)
         if f > best:
             best, best_c = f, c
     return best_c
@@ -107,20 +108,24 @@ def frozen_lr(train, val, test, n_labels, encoder_name: str, max_length: int = 1
                           probs, probs.argmax(1), t, tput)
 
 
-def setfit(train, val, test, n_labels, encoder_name: str, iterations: int = 5, epochs: int = 1, seed: int = 42, **_) -> BaselineResult:
+def setfit(train, val, test, n_labels, encoder_name: str, iterations: int = 2, epochs: int = 1, seed: int = 42,
+           max_length: int = 128, **_) -> BaselineResult:
     try:
         from datasets import Dataset
         from setfit import SetFitModel, Trainer, TrainingArguments
     except ImportError as exc:  # optional extra: pip install 'stance[setfit]'
         return BaselineResult("setfit", "SetFit (not run)", None, None, 0.0, 0.0, skipped=f"setfit not installed ({exc})")
     start = time.perf_counter()
-    model = SetFitModel.from_pretrained(resolve_model_name(encoder_name), labels=list(range(n_labels)))
-    args = TrainingArguments(batch_size=16, num_epochs=epochs, num_iterations=iterations, seed=seed,
-                             report_to="none", show_progress_bar=False)
+    model = SetFitModel.from_pretrained(resolve_model_name(encoder_name))
+    model.model_body.max_seq_length = max_length
     ds = Dataset.from_dict({"text": list(train["text"]), "label": list(train["label"])})
-    Trainer(model=model, args=args, train_dataset=ds).train()
+    with tempfile.TemporaryDirectory() as tmp:  # SetFit's own checkpoints (pickles) never reach the user's folder
+        args = TrainingArguments(output_dir=tmp, save_strategy="no", batch_size=16, num_epochs=epochs,
+                                 num_iterations=iterations, seed=seed, report_to="none", show_progress_bar=False)
+        Trainer(model=model, args=args, train_dataset=ds).train()
     t = time.perf_counter() - start
-    probs, tput = _timed_predict(lambda x: np.asarray(model.predict_proba(list(x), as_numpy=True)), test["text"])
+    probs, tput = _timed_predict(
+        lambda x: _full_proba(model.model_head, np.asarray(model.predict_proba(list(x), as_numpy=True)), n_labels), test["text"])
     return BaselineResult("setfit", f"SetFit, same encoder ({iterations} pair iterations, {epochs} epoch, logistic head)",
                           probs, probs.argmax(1), t, tput)
 

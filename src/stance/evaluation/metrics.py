@@ -13,7 +13,7 @@ def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
     out = {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=idx, average="macro", zero_division=0)),
+        "macro_f1": macro_f1(y_true, y_pred, len(labels)),
         "per_class": {
             lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
             for i, lab in enumerate(labels)
@@ -23,36 +23,29 @@ def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
     return out
 
 
+def macro_f1(y_true, y_pred, n_labels: int) -> float:
+    """Macro-F1 over the labels that occur (in truth or prediction): a label absent from a small subset
+    (one source, one bootstrap sample) is not counted as an F1 of zero."""
+    present = sorted(set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist())) or list(range(n_labels))
+    return float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+
+
 def bootstrap_ci(y_true, y_pred, n_labels: int, n_samples: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
     """Percentile bootstrap interval of macro-F1 over resampled test items."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if len(y_true) == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    idx = list(range(n_labels))
     scores = []
     for _ in range(n_samples):
         b = rng.integers(0, len(y_true), len(y_true))
-        scores.append(f1_score(y_true[b], y_pred[b], labels=idx, average="macro", zero_division=0))
+        scores.append(macro_f1(y_true[b], y_pred[b], n_labels))
     lo, hi = np.quantile(scores, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
 
 
-def expected_calibration_error(probs: np.ndarray, y_true, n_bins: int = 5) -> float:
-    """ECE of the top-label confidence with equal-width bins (few bins: test sets here are small)."""
-    probs, y_true = np.asarray(probs), np.asarray(y_true)
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y_true
-    edges = np.linspace(0, 1, n_bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        m = (conf > lo) & (conf <= hi)
-        if m.any():
-            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(ece)
-
-
 def reliability_bins(probs: np.ndarray, y_true, n_bins: int = 5) -> list[dict]:
+    """Equal-width bins of top-label confidence: count, mean confidence and accuracy in each."""
     probs, y_true = np.asarray(probs), np.asarray(y_true)
     conf = probs.max(axis=1)
     correct = probs.argmax(axis=1) == y_true
@@ -64,6 +57,13 @@ def reliability_bins(probs: np.ndarray, y_true, n_bins: int = 5) -> list[dict]:
                     "confidence": float(conf[m].mean()) if m.any() else None,
                     "accuracy": float(correct[m].mean()) if m.any() else None})
     return out
+
+
+def expected_calibration_error(probs: np.ndarray, y_true, n_bins: int = 5) -> float:
+    """ECE of the top-label confidence with equal-width bins (few bins: test sets here are small)."""
+    bins = reliability_bins(probs, y_true, n_bins)
+    total = sum(b["n"] for b in bins)
+    return float(sum(b["n"] / total * abs(b["accuracy"] - b["confidence"]) for b in bins if b["n"])) if total else 0.0
 
 
 def calibration_metrics(probs: np.ndarray, y_true, n_bins: int = 5) -> dict:

@@ -25,7 +25,7 @@ def confusion(cm, labels, path: Path, title: str) -> str:
     return _save(fig, path)
 
 
-def reliability(bins_before, bins_after, path: Path) -> str:
+def reliability(bins_before, bins_after, path: Path, split: str = "test") -> str:
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     for bins, name, marker in ((bins_before, "before (T=1)", "o"), (bins_after, "after temperature scaling", "s")):
@@ -36,32 +36,32 @@ def reliability(bins_before, bins_after, path: Path) -> str:
             for xi, yi, ni in zip(x, y, n):
                 ax.annotate(str(ni), (xi, yi), textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set(xlabel="confidence (top label)", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02),
-           title="Reliability on test (n per bin)")
+           title=f"Reliability on {split} (n per bin)")
     ax.legend(fontsize=8, loc="upper left")
     return _save(fig, path)
 
 
-def risk_coverage(curves: dict[str, dict], path: Path) -> str:
+def risk_coverage(curves: dict[str, dict], path: Path, split: str = "test") -> str:
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
     for name, c in curves.items():
         ax.plot(c["coverage"], c["risk"], label=name)
-    ax.set(xlabel="coverage (share of test statements kept)", ylabel="risk (error rate among kept)",
-           xlim=(0, 1), ylim=(0, None), title="Risk-coverage on test")
+    ax.set(xlabel=f"coverage (share of {split} statements kept)", ylabel="risk (error rate among kept)",
+           xlim=(0, 1), ylim=(0, None), title=f"Risk-coverage on {split}")
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def abstention(thresholds, stance_coverage, none_abstained, chosen: float, path: Path) -> str:
+def abstention(thresholds, stance_coverage, none_abstained, chosen: float, path: Path, split: str = "test") -> str:
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
     ax.plot(thresholds, stance_coverage, label="stance statements kept (coverage)")
     ax.plot(thresholds, none_abstained, label="'none' statements abstained on")
     ax.axvline(chosen, color="grey", ls="--", label=f"threshold {chosen:.2f} (chosen on validation)")
-    ax.set(xlabel="confidence threshold", ylabel="share", ylim=(0, 1.02), title="Abstention on test")
+    ax.set(xlabel="confidence threshold", ylabel="share", ylim=(0, 1.02), title=f"Abstention on {split}")
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def model_comparison(rows: list[dict], path: Path) -> str:
+def model_comparison(rows: list[dict], path: Path, split: str = "test") -> str:
     rows = [r for r in rows if r.get("macro_f1") is not None]
     fig, ax = plt.subplots(figsize=(6, 0.5 * len(rows) + 1.5))
     names = [r["name"] for r in rows]
@@ -69,6 +69,6 @@ def model_comparison(rows: list[dict], path: Path) -> str:
     lo = np.array([r["ci"][0] for r in rows])
     hi = np.array([r["ci"][1] for r in rows])
     ax.barh(names, f1, xerr=[f1 - lo, hi - f1], color="tab:blue", alpha=0.8, capsize=3)
-    ax.set(xlabel="macro-F1 on test (95% bootstrap interval)", xlim=(0, 1), title="Models on the same test split")
+    ax.set(xlabel=f"macro-F1 on {split} (95% bootstrap interval)", xlim=(0, 1), title=f"Models on the same {split} split")
     ax.invert_yaxis()
     return _save(fig, path)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import datasets
 import numpy as np
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from ..calibration import apply_temperature
-from ..data import load_splits
+from ..data import checkpoint_splits
 from ..inference import StanceClassifier
 from . import plots
 from .baselines import REGISTRY
@@ -39,21 +39,18 @@ def _command(cfg) -> str:
 def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     datasets.disable_progress_bars()
     model_path = Path(cfg.model_path)
+    if cfg.split not in ("test", "validation"):
+        raise ValueError(f"split={cfg.split!r}: evaluate on test (or validation), never on the training split")
     clf = StanceClassifier.load(model_path)
     labels = clf.labels
     ckpt_metrics = json.loads((model_path / "metrics.json").read_text()) if (model_path / "metrics.json").is_file() else {}
-    with open_dict(cfg):
-        cfg.data.labels = labels  # score exactly the checkpoint's labels
-    data = load_splits(cfg.data)
-    if clf.meta.get("data_hash") and clf.meta["data_hash"] != data.data_hash:
-        msg = (f"{model_path} was trained on data {clf.meta['data_hash']} but {list(cfg.data.files)} is now "
-               f"{data.data_hash}: the splits may differ, so test items may have been trained on")
-        if not cfg.allow_data_mismatch:
-            raise ValueError(msg + ". Retrain, or pass allow_data_mismatch=true to evaluate anyway.")
-        print(f"warning: {msg}", file=sys.stderr)
+    data = checkpoint_splits(model_path, cfg.data_files, cfg.allow_data_mismatch)
+    if list(data.labels) != labels:
+        raise ValueError(f"{model_path}: checkpoint labels {labels} differ from its data config {data.labels}")
     split = cfg.split
     train, val, test = data.dataset["train"], data.dataset["validation"], data.dataset[split]
     y = np.asarray(test["label"])
+    encoder = clf.meta.get("base_model", "packaged:all-MiniLM-L6-v2")
     resolved_run = model_path.resolve().parent.name
     out = Path(cfg.report_dir) if cfg.report_dir else Path(cfg.paths.reports_dir) / resolved_run
     out.mkdir(parents=True, exist_ok=True)
@@ -71,8 +68,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         if name not in REGISTRY:
             raise ValueError(f"unknown baseline {name!r}; known: {sorted(REGISTRY)}")
         print(f"baseline: {name} ...", file=sys.stderr)
-        r = REGISTRY[name](train, val, test, len(labels), encoder_name=cfg.model.name_or_path,
-                           max_length=cfg.model.max_length, iterations=cfg.baselines.setfit_iterations,
+        r = REGISTRY[name](train, val, test, len(labels), encoder_name=encoder, max_length=clf.max_length, iterations=cfg.baselines.setfit_iterations,
                            epochs=cfg.baselines.setfit_epochs, seed=cfg.seed)
         rows.append({"name": r.name, "key": r.name, "probs": r.probs, "train_seconds": r.train_seconds,
                      "throughput": r.throughput, "description": r.description, "skipped": r.skipped})
@@ -121,13 +117,13 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         by_source[src] = classification_metrics(y[m], probs.argmax(1)[m], labels)
 
     figs = {
-        "comparison": plots.model_comparison(rows, out / "models.png"),
-        "confusion": plots.confusion(ft["confusion_matrix"], labels, out / "confusion_matrix.png", "Fine-tuned, test"),
+        "comparison": plots.model_comparison(rows, out / "models.png", split),
+        "confusion": plots.confusion(ft["confusion_matrix"], labels, out / "confusion_matrix.png", f"Fine-tuned, {split}"),
         "reliability": plots.reliability(reliability_bins(probs_raw, y, cfg.ece_bins), reliability_bins(probs, y, cfg.ece_bins),
-                                         out / "reliability.png"),
+                                         out / "reliability.png", split),
         "risk": plots.risk_coverage({r["name"]: risk_coverage(r["probs"], y) for r in rows if r["probs"] is not None},
-                                    out / "risk_coverage.png"),
-        "abstention": plots.abstention(grid, cov_curve, abst_curve, thr, out / "abstention.png"),
+                                    out / "risk_coverage.png", split),
+        "abstention": plots.abstention(grid, cov_curve, abst_curve, thr, out / "abstention.png", split),
     }
 
     targets = _targets(results)
@@ -138,7 +134,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         "models": {k: {kk: vv for kk, vv in v.items()} for k, v in results.items()},
         "calibration": {"temperature": clf.temperature, "before": cal_before, "after": cal_after},
         "abstention": abstention, "by_source": by_source, "targets": targets,
-        "truncated_test_items": int(truncated.sum()),
+        "truncated_items": int(truncated.sum()), "ece_bins": cfg.ece_bins,
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -172,7 +168,7 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
         f"- data: hash `{s['data_hash']}`, split `{s['split']}` ({s['n']} statements labelled {', '.join(labels)})",
         f"- reproduce: `{s['command']}`",
         f"- date: {s['date']}", "",
-        "## Models on the same test split", "",
+        f"## Models on the same {s['split']} split", "",
         "| model | macro-F1 | 95% CI (bootstrap) | accuracy | training time (s) | throughput (statements/s) |",
         "|---|---|---|---|---|---|",
     ]
@@ -201,15 +197,15 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
     c = s["calibration"]
     lines += ["", f"![confusion matrix]({figs['confusion']})", "",
               "## Calibration", "",
-              f"Temperature {c['temperature']:.3f}, fitted on validation. On test:", "",
-              "| | ECE (5 bins) | NLL | Brier |", "|---|---|---|---|",
+              f"Temperature {c['temperature']:.3f}, fitted on validation. On {s['split']}:", "",
+              f"| | ECE ({s['ece_bins']} bins) | NLL | Brier |", "|---|---|---|---|",
               f"| before (T=1) | {c['before']['ece']:.3f} | {c['before']['nll']:.3f} | {c['before']['brier']:.3f} |",
               f"| after | {c['after']['ece']:.3f} | {c['after']['nll']:.3f} | {c['after']['brier']:.3f} |",
               "", f"![reliability]({figs['reliability']})", "", f"![risk-coverage]({figs['risk']})", ""]
     a = s["abstention"]
     lines += ["## Abstention", "",
               f"Threshold {a['threshold']:.3f} (chosen on validation to keep its target coverage of stance statements). "
-              f"On test it keeps {a['stance_coverage']:.1%} of stance statements (macro-F1 on those kept "
+              f"On {s['split']} it keeps {a['stance_coverage']:.1%} of stance statements (macro-F1 on those kept "
               f"{_fmt(a['macro_f1_on_kept'])}) and abstains on {_fmt(a['none_abstained'], '.1%')} of the "
               f"{a['none_items']} statements labelled `none` (no stance), which the model was never trained on.", "",
               f"![abstention]({figs['abstention']})", "",
@@ -223,5 +219,5 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
                   "| metric | mean | std |", "|---|---|---|"]
         for k, v in sw["metrics"].items():
             lines.append(f"| {k} | {v['mean']:.3f} | {v['std']:.3f} |")
-    lines += ["", f"Truncated test statements (longer than the model window): {s['truncated_test_items']}.", ""]
+    lines += ["", f"Statements longer than the model window (truncated): {s['truncated_items']}.", ""]
     return "\n".join(lines)
