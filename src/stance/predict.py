@@ -171,7 +171,7 @@ class Writer:
             self.csv = csv.DictWriter(fh, fieldnames=cols)
             self.csv.writeheader()
         elif fmt == "table":
-            fh.write(f"{'speaker':<22} {'stance':<18} {'conf':>5}  statement\n{'-' * 100}\n")
+            fh.write(f"{'speaker':<22} {'stance':<20} {'conf':>5}  statement\n{'-' * 104}\n")
 
     def write(self, item: Item, pred) -> None:
         row = {"file": item.file, "line": item.line, "start": item.start, "end": item.end, "id": item.id,
@@ -186,7 +186,7 @@ class Writer:
         else:
             stance = f"abstain ({pred.label}?)" if pred.abstained else pred.label
             text = item.text if len(item.text) <= 90 else item.text[:87] + "..."
-            self.fh.write(f"{(item.speaker or '-')[:22]:<22} {stance:<18} {pred.score:5.2f}  {text}\n")
+            self.fh.write(f"{(item.speaker or '-')[:22]:<22} {stance:<20} {pred.score:5.2f}  {text}\n")
 
     def flush(self) -> None:
         self.fh.flush()
