@@ -76,7 +76,7 @@ def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
     from transformers import pipeline
 
     from .data import checkpoint_splits
-    from .evaluation.metrics import classification_metrics
+    from .evaluation.metrics import macro_f1
     from .inference import StanceClassifier
 
     clf = StanceClassifier.load(model, device="cpu")
@@ -128,8 +128,8 @@ def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
                           "pipeline batch": _subprocess(PIPELINE_RSS, model, str(tmp))[-1]}
     if len(test_texts):
         labels = clf.labels
-        f_full = classification_metrics(test_y, clf.predict_proba(test_texts, contexts=test_ctx).argmax(1), labels)["macro_f1"]
-        f_q = classification_metrics(test_y, qclf.predict_proba(test_texts, contexts=test_ctx).argmax(1), labels)["macro_f1"]
+        f_full = macro_f1(test_y, clf.predict_proba(test_texts, contexts=test_ctx).argmax(1), len(labels))
+        f_q = macro_f1(test_y, qclf.predict_proba(test_texts, contexts=test_ctx).argmax(1), len(labels))
         res["macro_f1_test"] = {"full precision": f_full, "int8": f_q, "change": f_q - f_full}
         res["int8_recommended"] = bool(f_q >= f_full - 0.01 and t_q < t_ours)
     tmp.unlink()

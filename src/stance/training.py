@@ -23,7 +23,7 @@ from transformers import (
 
 from . import calibration
 from .config import num_threads, to_container
-from .data import SplitData, load_splits
+from .data import SplitData, validate
 from .evaluation.metrics import bootstrap_ci, calibration_metrics, classification_metrics
 from .inference import STANCE_CONFIG
 from .modelcard import write_model_card
@@ -69,7 +69,7 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     set_seed(cfg.seed)
     torch.set_num_threads(num_threads(cfg.trainer.num_threads))
     datasets.disable_progress_bars()
-    data: SplitData = load_splits(cfg.data)
+    data: SplitData = validate(cfg.data)  # raises DataError listing every problem
     for line in data.summary:
         print(line)
     labels = list(cfg.data.labels)

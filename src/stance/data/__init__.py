@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +13,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .records import DataError, Problem, Record, read_jsonl
 from .splits import SPLITS, assign_splits, check_duplicates, check_splits, split_counts
 
-__all__ = ["DataError", "Problem", "Record", "SplitData", "load_splits", "validate", "data_hash", "checkpoint_splits"]
+__all__ = ["DataError", "Problem", "Record", "SplitData", "validate", "data_hash", "checkpoint_splits"]
 
 COLUMNS = ("id", "text", "context_before", "speaker", "source", "doc", "date", "origin")
 
@@ -73,7 +75,7 @@ def _check_label_coverage(records, assignment, labels) -> list[Problem]:
     """A configured label with no training item is an error; one missing from validation/test a warning."""
     if not records:
         return []
-    counts = {s: Counter(r["label"] for r in records if assignment.get(r["id"]) == s) for s in SPLITS}
+    counts = split_counts(records, assignment)
     problems = []
     for lab in labels:
         if counts["train"][lab] == 0:
@@ -92,8 +94,6 @@ def checkpoint_splits(model_dir, files: list[str] | None = None, allow_mismatch:
     """The splits a checkpoint was trained with, rebuilt from its saved ``config.yaml`` (files, labels,
     split seed and sizes) and checked against the data hash recorded at training time. ``files``
     points at a moved copy of the same data; different data raises ``DataMismatchError``."""
-    import json
-
     from omegaconf import OmegaConf, open_dict
 
     model_dir = Path(model_dir)
@@ -112,14 +112,8 @@ def checkpoint_splits(model_dir, files: list[str] | None = None, allow_mismatch:
                "the splits may differ, so test items may have been trained on")
         if not allow_mismatch:
             raise DataMismatchError(msg + ". Retrain, or pass allow_data_mismatch=true to evaluate anyway.")
-        import sys
-
         print(f"warning: {msg}", file=sys.stderr)
     return data
-
-
-def load_splits(data_cfg) -> SplitData:
-    return validate(data_cfg)
 
 
 def _build(records, assignment, labels, problems, files) -> SplitData:

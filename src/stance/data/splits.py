@@ -189,5 +189,6 @@ def check_splits(records: list[Record], result: SplitResult, train_only_origins:
 def split_counts(records: list[Record], assignment: dict[str, str]) -> dict[str, Counter]:
     counts: dict[str, Counter] = {s: Counter() for s in SPLITS}
     for rec in records:
-        counts[assignment[rec["id"]]][rec["label"]] += 1
+        if rec["id"] in assignment:  # a record without a split is reported by check_splits
+            counts[assignment[rec["id"]]][rec["label"]] += 1
     return counts
