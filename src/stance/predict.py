@@ -41,16 +41,15 @@ class Problems:
 
 
 # -- readers ---------------------------------------------------------------------------------------
-def _decode(path: str, raw: bytes, problems: Problems, first: bool = True) -> str:
-    """UTF-8 (a leading byte-order mark dropped); invalid bytes replaced, with a warning naming the place."""
-    if first and b"\x00" in raw[:8192]:
-        raise ValueError(f"{path}: looks like a binary file (NUL bytes); skipped")
-    codec = "utf-8-sig" if first else "utf-8"
-    try:
-        return raw.decode(codec)
-    except UnicodeDecodeError:
-        problems.add(f"{path}: not valid UTF-8; decoded with replacement characters")
-        return raw.decode(codec, errors="replace")
+def _decode(path: str, raw: bytes, problems: Problems, first: bool = True, line: int | None = None) -> str:
+    """UTF-8 (a leading byte-order mark dropped on the first line); invalid bytes replaced, with a
+    warning naming the file, line and byte. NUL bytes in the first line mean a binary file."""
+    from .extraction import decode_bytes
+
+    text, warnings = decode_bytes(path, raw, strip_bom=first, check_binary=first, line=line)
+    for w in warnings:
+        problems.add(w)
+    return text
 
 
 def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iterator[Item]:
@@ -65,9 +64,11 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                 problems.add(f"{path}:1: no {text_field!r} column (columns: {header})")
                 return
             line = reader.line_num + 1  # the physical line on which the next row starts
+            blank = 0
             for row in reader:
                 start, line = line, reader.line_num + 1
                 if not row:  # a blank line
+                    blank += 1
                     continue
                 rec = dict(zip(header, row))
                 t = (rec.get(text_field) or "").strip()
@@ -76,11 +77,14 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                     continue
                 yield Item(t, path, start, rec.get("id") or "", rec.get("speaker") or "",
                            context=rec.get("context_before") or "")
+            _note_blank(path, blank, problems)
             return
         empty = True
+        blank = 0
         for i, raw in enumerate(fh, start=1):
-            line = _decode(f"{path}:{i}", raw, problems, first=i == 1).strip()
+            line = _decode(path, raw, problems, first=i == 1, line=i).strip()
             if not line:
+                blank += 1
                 continue
             empty = False
             if suffix == ".jsonl":
@@ -99,6 +103,14 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                 yield Item(line, path, i)
         if empty:
             problems.add(f"{path}: empty file")
+        else:
+            _note_blank(path, blank, problems)
+
+
+def _note_blank(path: str, blank: int, problems: Problems) -> None:
+    """Blank lines hold no statement, but the user hears how many were passed over."""
+    if blank:
+        problems.add(f"{path}: {blank} blank line(s) ignored (no statement on them)")
 
 
 def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
@@ -249,7 +261,7 @@ def predict_command(argv: list[str]) -> int:
             except OSError as exc:
                 problems.add(f"{f}: {exc.strerror or exc}")
             except ValueError as exc:
-                problems.add(str(exc))
+                problems.add(f"{exc}; skipped")
         yield from read_articles(paths, problems)
 
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout

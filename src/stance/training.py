@@ -24,7 +24,7 @@ from transformers import (
 from . import calibration
 from .config import num_threads, to_container
 from .data import SplitData, validate
-from .evaluation.metrics import bootstrap_ci, calibration_metrics, classification_metrics
+from .evaluation.metrics import calibration_before_after, classification_metrics, held_out_scores
 from .inference import STANCE_CONFIG
 from .modelcard import write_model_card
 from .modeling import load_encoder_for_classification
@@ -158,12 +158,9 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
 
     test_logits = trainer.predict(encoded["test"]).predictions
     test_y = np.asarray(encoded["test"]["label"])
-    test_pred = test_logits.argmax(axis=1)
-    test_metrics = classification_metrics(test_y, test_pred, labels)
-    lo, hi = bootstrap_ci(test_y, test_pred, len(labels), seed=cfg.seed)
-    test_metrics["macro_f1_ci95"] = [lo, hi]
-    test_metrics["calibration_before"] = calibration_metrics(calibration.apply_temperature(test_logits, 1.0), test_y)
-    test_metrics["calibration_after"] = calibration_metrics(calibration.apply_temperature(test_logits, temperature), test_y)
+    test_metrics = held_out_scores(test_y, test_logits, labels, seed=cfg.seed)
+    cal = calibration_before_after(test_logits, test_y, temperature)
+    test_metrics["calibration_before"], test_metrics["calibration_after"] = cal["before"], cal["after"]
     val_metrics = classification_metrics(val_y, val_logits.argmax(axis=1), labels)
 
     # Save one self-contained folder.

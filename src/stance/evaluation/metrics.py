@@ -23,6 +23,23 @@ def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
     return out
 
 
+def held_out_scores(y_true, probs: np.ndarray, labels: list[str], bootstrap_samples: int = 1000, seed: int = 0) -> dict:
+    """What every model gets on a held-out split: ``classification_metrics`` of its top label, plus
+    the percentile bootstrap 95% interval of macro-F1 (``macro_f1_ci95``)."""
+    pred = np.asarray(probs).argmax(1)
+    m = classification_metrics(y_true, pred, labels)
+    m["macro_f1_ci95"] = list(bootstrap_ci(y_true, pred, len(labels), bootstrap_samples, seed=seed))
+    return m
+
+
+def calibration_before_after(logits: np.ndarray, y_true, temperature: float, n_bins: int = 5) -> dict:
+    """ECE, NLL and Brier of softmax(logits) (``before``) and of softmax(logits / T) (``after``)."""
+    from ..calibration import apply_temperature
+
+    return {"before": calibration_metrics(apply_temperature(logits, 1.0), y_true, n_bins),
+            "after": calibration_metrics(apply_temperature(logits, temperature), y_true, n_bins)}
+
+
 def macro_f1(y_true, y_pred, n_labels: int) -> float:
     """Macro-F1 over the labels that occur (in truth or prediction): a label absent from a small subset
     (one source, one bootstrap sample) is not counted as an F1 of zero."""
