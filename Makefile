@@ -13,7 +13,7 @@ ARGS ?=
 .PHONY: help install train eval sweep test bench validate predict fetch-mpnet notebooks clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict/bench); ARGS='...' extra arguments:"
 	@echo "  Hydra overrides for train/eval/validate/sweep (key=value), flags and inputs for predict/bench."
 
@@ -37,7 +37,7 @@ train: $(STAMP) ## Validate the data, fine-tune the default encoder, evaluate on
 eval: $(STAMP) ## Full evaluation report of MODEL (baselines, calibration, abstention, plots) under reports/
 	$(BIN)/stance eval --model "$(MODEL)" $(ARGS)
 
-sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std into reports/sweep/
+sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std and the seed ensemble into reports/sweep/
 	$(BIN)/stance train --multirun seed=1,2,3,4,5 latest_link=null trainer.disable_tqdm=true $(ARGS)
 	$(BIN)/stance aggregate
 

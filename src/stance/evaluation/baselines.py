@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from ..config import resolve_model_name
+from ..encoders import short_name
 from .metrics import macro_f1
 
 
@@ -104,7 +105,7 @@ def frozen_lr(train, val, test, n_labels, encoder_name: str, max_length: int = 1
     clf = make(c).fit(X_tr, train["label"])
     t = time.perf_counter() - start
     probs, tput = _timed_predict(lambda x: _full_proba(clf, clf.predict_proba(enc.encode(x)), n_labels), test["text"])
-    return BaselineResult("frozen_minilm_lr", f"frozen encoder mean-pooled embeddings + logistic regression (C={c})",
+    return BaselineResult("frozen_encoder_lr", f"frozen {short_name(encoder_name)} mean-pooled embeddings + logistic regression (C={c})",
                           probs, probs.argmax(1), t, tput)
 
 
@@ -126,7 +127,7 @@ def setfit(train, val, test, n_labels, encoder_name: str, iterations: int = 2, e
     t = time.perf_counter() - start
     probs, tput = _timed_predict(
         lambda x: _full_proba(model.model_head, np.asarray(model.predict_proba(list(x), as_numpy=True)), n_labels), test["text"])
-    return BaselineResult("setfit", f"SetFit, same encoder ({iterations} pair iterations, {epochs} epoch, logistic head)",
+    return BaselineResult("setfit", f"SetFit, same encoder {short_name(encoder_name)} ({iterations} pair iterations, {epochs} epoch, logistic head)",
                           probs, probs.argmax(1), t, tput)
 
 

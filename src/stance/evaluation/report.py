@@ -126,6 +126,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     targets = _targets(results)
     summary = {
         "checkpoint": str(model_path), "checkpoint_resolved": str(model_path.resolve()), "data_hash": data.data_hash,
+        "base_model": clf.meta.get("base_model"),
         "split": split, "n": int(len(y)), "labels": labels, "command": _command(cfg),
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "models": {k: {kk: vv for kk, vv in v.items()} for k, v in results.items()},
@@ -210,8 +211,10 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
     for src, m in s["by_source"].items():
         lines.append(f"| {src} | {m['n']} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} |")
     sweep = Path(out).parent / "sweep" / "summary.json"
-    if sweep.is_file():
-        sw = json.loads(sweep.read_text())
+    sw = json.loads(sweep.read_text()) if sweep.is_file() else None
+    if sw and sw.get("base_model") != s["base_model"]:
+        lines += ["", f"(`{sweep}` is a sweep of another encoder, {sw.get('base_model')}: not shown here.)"]
+    elif sw:
         lines += ["", "## Across seeds", "", f"From `{sweep}` ({sw['n_runs']} seeds, `{sw['command']}`):", "",
                   "| metric | mean | std |", "|---|---|---|"]
         for k, v in sw["metrics"].items():

@@ -23,6 +23,17 @@ def collect(sweep_dir: Path) -> list[dict]:
     return runs
 
 
+def sweep_command(sweep_dir: Path) -> str:
+    """The command that ran the sweep, read from Hydra's ``multirun.yaml`` in its folder."""
+    from omegaconf import OmegaConf
+
+    try:
+        overrides = list(OmegaConf.load(sweep_dir / "multirun.yaml").hydra.overrides.task)
+    except Exception:  # noqa: BLE001  (no or unreadable multirun.yaml: say so rather than guess)
+        return f"unknown (no readable {sweep_dir / 'multirun.yaml'})"
+    return " ".join(["stance train --multirun", *overrides])
+
+
 def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict:
     """Test scores of the mean calibrated probabilities of ``model_dirs``: one split, rebuilt from
     the first checkpoint and required to be the one every other checkpoint was trained on."""
@@ -55,8 +66,10 @@ def aggregate(sweep_dir: Path, reports_dir: Path, ensemble: bool = True) -> Path
                  "values": [r["metrics"][k] for r in runs]} for k in keys}
     out = reports_dir / "sweep"
     out.mkdir(parents=True, exist_ok=True)
+    first_meta = sweep_dir / runs[0]["run"] / "model" / "stance_config.json"
+    base_model = json.loads(first_meta.read_text()).get("base_model") if first_meta.is_file() else None
     summary = {"sweep_dir": str(sweep_dir), "n_runs": len(runs), "runs": [r["run"] for r in runs],
-               "command": "make sweep  (stance train --multirun seed=1,2,3,4,5 latest_link=null)", "metrics": stats}
+               "command": sweep_command(sweep_dir), "base_model": base_model, "metrics": stats}
     if ensemble and len(runs) > 1:
         summary["seed_ensemble"] = seed_ensemble([sweep_dir / r["run"] / "model" for r in runs])
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
