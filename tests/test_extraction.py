@@ -327,7 +327,7 @@ def test_decode_bytes_names_line_and_byte_counting_the_bom():
     assert raw[24:25] == b"\xe9"
     # decoded line by line: the caller says which line the bytes start on
     _, warnings = decode_bytes("f.txt", b"caf\xe9\n", strip_bom=False, line=7)
-    assert warnings == ["f.txt:7: invalid UTF-8 at byte 3; undecodable bytes replaced with U+FFFD"]
+    assert warnings == ["f.txt:7: invalid UTF-8 at byte 3 of the line; undecodable bytes replaced with U+FFFD"]
     with pytest.raises(ValueError, match="f.txt: binary file"):
         decode_bytes("f.txt", b"a\x00b")
     assert decode_bytes("f.txt", b"a\x00b", check_binary=False) == ("a\x00b", [])

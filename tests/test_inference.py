@@ -90,7 +90,7 @@ def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
 def test_eval_writes_report_and_figures(smoke_run, tmp_path):
     report_dir = tmp_path / "report"
     (tmp_path / "sweep").mkdir()  # a sweep of another encoder beside the report: named, not mixed in
-    (tmp_path / "sweep" / "summary.json").write_text(json.dumps({"base_model": "packaged:other", "n_runs": 5, "metrics": {}}))
+    (tmp_path / "sweep" / "summary.json").write_text(json.dumps({"base_model": "packaged:other", "data_hash": "x", "n_runs": 5, "metrics": {}}))
     proc = stance("eval", "--model", smoke_run["model_dir"],
                   "baselines.enabled=[majority,tfidf,frozen_lr,setfit]", "baselines.setfit_iterations=1",
                   "baselines.bootstrap_samples=100", f"report_dir={report_dir}", f"paths.output_dir={tmp_path / 'out'}")
@@ -102,7 +102,7 @@ def test_eval_writes_report_and_figures(smoke_run, tmp_path):
         assert name in report, name
     for fig in ("models.png", "confusion_matrix.png", "reliability.png", "risk_coverage.png", "abstention.png"):
         assert (report_dir / fig).stat().st_size > 1000
-    assert "sweep of another encoder, packaged:other" in report and "## Across seeds" not in report
+    assert "sweep of another encoder or data (packaged:other" in report and "## Across seeds" not in report
     metrics = json.loads((report_dir / "metrics.json").read_text())
     assert metrics["abstention"]["none_items"] > 0
     assert metrics["models"]["tfidf_lr"]["macro_f1_ci95"][0] <= metrics["models"]["tfidf_lr"]["macro_f1"]

@@ -80,7 +80,7 @@ def test_aggregate_sweep_means_and_seed_ensemble(smoke_run, tmp_path):
 
     import pytest
 
-    from stance.evaluation.sweep import aggregate
+    from stance.evaluation.sweep import aggregate, seed_ensemble
 
     sweep = tmp_path / "sweep"
     for run in ("seed=1", "seed=2"):
@@ -95,8 +95,16 @@ def test_aggregate_sweep_means_and_seed_ensemble(smoke_run, tmp_path):
     assert summary["seed_ensemble"]["macro_f1"] == pytest.approx(single["macro_f1"])
     assert "Seed ensemble" in report.read_text()
 
-    meta_path = sweep / "seed=2" / "model" / "stance_config.json"
-    meta = json.loads(meta_path.read_text())
-    meta_path.write_text(json.dumps({**meta, "data_hash": "0000"}))
+    # a run with another split seed has another test split: refused, and the mean/std table still written
+    import yaml
+
+    cfg_path = sweep / "seed=2" / "model" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["data"]["split_seed"] += 1
+    cfg_path.write_text(yaml.safe_dump(cfg))
     with pytest.raises(ValueError, match="seed=2"):
-        aggregate(sweep, tmp_path / "reports")
+        seed_ensemble([sweep / "seed=1" / "model", sweep / "seed=2" / "model"])
+    report = aggregate(sweep, tmp_path / "reports")
+    summary = json.loads((report.parent / "summary.json").read_text())
+    assert "seed=2" in summary["seed_ensemble"]["skipped"] and summary["n_runs"] == 2
+    assert "Seed ensemble not scored" in report.read_text()

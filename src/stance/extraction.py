@@ -207,7 +207,7 @@ def decode_bytes(name: str, raw: bytes, *, strip_bom: bool = True, check_binary:
 
     Invalid bytes are replaced with U+FFFD; the warning names ``name``, the line and the byte
     offset of the first bad byte in ``raw`` (the BOM counted). ``line`` is the line ``raw`` starts
-    on, for callers that decode a file line by line. Raises ``ValueError`` naming ``name`` when
+    on, for callers that decode a file line by line (the offset is then within that line). Raises ``ValueError`` naming ``name`` when
     ``raw`` looks binary (NUL bytes in its first 8 KiB; this includes UTF-16) and ``check_binary``.
     """
     if check_binary and b"\x00" in raw[:_SNIFF_BYTES]:
@@ -219,8 +219,9 @@ def decode_bytes(name: str, raw: bytes, *, strip_bom: bool = True, check_binary:
     except UnicodeDecodeError as exc:
         at = skip + exc.start
         where = f"{name}:{(line or 1) + raw[:at].count(_NEWLINE)}"
+        of = " of the line" if line else ""
         return body.decode("utf-8", errors="replace"), [
-            f"{where}: invalid UTF-8 at byte {at}; undecodable bytes replaced with U+FFFD"]
+            f"{where}: invalid UTF-8 at byte {at}{of}; undecodable bytes replaced with U+FFFD"]
 
 
 def read_text(path: str | Path) -> tuple[str, list[str]]:

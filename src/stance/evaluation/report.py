@@ -212,14 +212,15 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
         lines.append(f"| {src} | {m['n']} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} |")
     sweep = Path(out).parent / "sweep" / "summary.json"
     sw = json.loads(sweep.read_text()) if sweep.is_file() else None
-    if sw and sw.get("base_model") != s["base_model"]:
-        lines += ["", f"(`{sweep}` is a sweep of another encoder, {sw.get('base_model')}: not shown here.)"]
+    if sw and (sw.get("base_model"), sw.get("data_hash")) != (s["base_model"], s["data_hash"]):
+        lines += ["", f"(`{sweep}` is a sweep of another encoder or data ({sw.get('base_model') or 'unknown encoder'}, "
+                      f"data {sw.get('data_hash') or 'unknown'}): not shown here.)"]
     elif sw:
         lines += ["", "## Across seeds", "", f"From `{sweep}` ({sw['n_runs']} seeds, `{sw['command']}`):", "",
                   "| metric | mean | std |", "|---|---|---|"]
         for k, v in sw["metrics"].items():
             lines.append(f"| {k} | {v['mean']:.3f} | {v['std']:.3f} |")
-        if "seed_ensemble" in sw:
+        if "macro_f1" in sw.get("seed_ensemble", {}):
             e = sw["seed_ensemble"]
             lines += ["", f"Averaging the {e['n_models']} seeds' calibrated probabilities (a seed ensemble, not the "
                       f"shipped single model): test macro-F1 {e['macro_f1']:.3f} "

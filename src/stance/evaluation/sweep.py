@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +42,18 @@ def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict
     from ..inference import StanceClassifier
     from .metrics import held_out_scores
 
+    from omegaconf import OmegaConf
+
     data = checkpoint_splits(model_dirs[0])
     test = data.dataset["test"]
     y = np.asarray(test["label"])
+    data_cfg = OmegaConf.to_container(OmegaConf.load(model_dirs[0] / "config.yaml").data)
     probs = []
     for d in model_dirs:
         meta = json.loads((d / "stance_config.json").read_text())
-        if meta.get("data_hash") != data.data_hash or meta.get("labels") != list(data.labels):
-            raise ValueError(f"{d}: trained on other data or labels than {model_dirs[0]}; cannot average them")
+        same_split = OmegaConf.to_container(OmegaConf.load(d / "config.yaml").data) == data_cfg
+        if meta.get("data_hash") != data.data_hash or meta.get("labels") != list(data.labels) or not same_split:
+            raise ValueError(f"{d}: trained on other data, labels or split settings than {model_dirs[0]}; cannot average them")
         clf = StanceClassifier.load(d)
         probs.append(np.asarray(clf.predict_proba(list(test["text"]), contexts=list(test["context_before"]))))
     m = held_out_scores(y, np.mean(probs, axis=0), list(data.labels), bootstrap_samples)
@@ -67,18 +72,25 @@ def aggregate(sweep_dir: Path, reports_dir: Path, ensemble: bool = True) -> Path
     out = reports_dir / "sweep"
     out.mkdir(parents=True, exist_ok=True)
     first_meta = sweep_dir / runs[0]["run"] / "model" / "stance_config.json"
-    base_model = json.loads(first_meta.read_text()).get("base_model") if first_meta.is_file() else None
+    first = json.loads(first_meta.read_text()) if first_meta.is_file() else {}
     summary = {"sweep_dir": str(sweep_dir), "n_runs": len(runs), "runs": [r["run"] for r in runs],
-               "command": sweep_command(sweep_dir), "base_model": base_model, "metrics": stats}
+               "command": sweep_command(sweep_dir), "base_model": first.get("base_model"),
+               "data_hash": first.get("data_hash"), "metrics": stats}
     if ensemble and len(runs) > 1:
-        summary["seed_ensemble"] = seed_ensemble([sweep_dir / r["run"] / "model" for r in runs])
+        try:
+            summary["seed_ensemble"] = seed_ensemble([sweep_dir / r["run"] / "model" for r in runs])
+        except (OSError, ValueError) as exc:  # the mean/std table is still worth writing
+            summary["seed_ensemble"] = {"skipped": str(exc)}
+            print(f"warning: seed ensemble not scored: {exc}", file=sys.stderr)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = [f"# Seed sweep: {sweep_dir}", "", f"{len(runs)} runs ({', '.join(summary['runs'])}); reproduce with `{summary['command']}`.",
              "Each run: same data split, different training seed; scores on the held-out test split.", "",
              "| metric | mean | std | per run |", "|---|---|---|---|"]
     for k, v in stats.items():
         lines.append(f"| {k} | {v['mean']:.3f} | {v['std']:.3f} | {', '.join(f'{x:.3f}' for x in v['values'])} |")
-    if "seed_ensemble" in summary:
+    if "skipped" in summary.get("seed_ensemble", {}):
+        lines += ["", f"Seed ensemble not scored: {summary['seed_ensemble']['skipped']}"]
+    elif "seed_ensemble" in summary:
         e = summary["seed_ensemble"]
         lines += ["", f"Seed ensemble (mean calibrated probabilities of the {e['n_models']} runs, one model per seed; "
                   f"not what `make train` ships): test macro-F1 {e['macro_f1']:.3f} "
