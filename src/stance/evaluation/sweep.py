@@ -38,23 +38,22 @@ def sweep_command(sweep_dir: Path) -> str:
 def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict:
     """Test scores of the mean calibrated probabilities of ``model_dirs``: one split, rebuilt from
     the first checkpoint and required to be the one every other checkpoint was trained on."""
+    from omegaconf import OmegaConf
+
     from ..data import checkpoint_splits
     from ..inference import StanceClassifier
     from .metrics import held_out_scores
 
-    from omegaconf import OmegaConf
-
     data = checkpoint_splits(model_dirs[0])
     test = data.dataset["test"]
     y = np.asarray(test["label"])
-    data_cfg = OmegaConf.to_container(OmegaConf.load(model_dirs[0] / "config.yaml").data)
+    data_cfg = OmegaConf.load(model_dirs[0] / "config.yaml").data
     probs = []
     for d in model_dirs:
-        meta = json.loads((d / "stance_config.json").read_text())
-        same_split = OmegaConf.to_container(OmegaConf.load(d / "config.yaml").data) == data_cfg
-        if meta.get("data_hash") != data.data_hash or meta.get("labels") != list(data.labels) or not same_split:
-            raise ValueError(f"{d}: trained on other data, labels or split settings than {model_dirs[0]}; cannot average them")
         clf = StanceClassifier.load(d)
+        same_split = OmegaConf.load(d / "config.yaml").data == data_cfg
+        if clf.meta.get("data_hash") != data.data_hash or clf.labels != list(data.labels) or not same_split:
+            raise ValueError(f"{d}: trained on other data, labels or split settings than {model_dirs[0]}; cannot average them")
         probs.append(np.asarray(clf.predict_proba(list(test["text"]), contexts=list(test["context_before"]))))
     m = held_out_scores(y, np.mean(probs, axis=0), list(data.labels), bootstrap_samples)
     return {"n_models": len(model_dirs), "n_test": int(len(y)), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"],
