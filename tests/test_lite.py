@@ -21,7 +21,7 @@ def runtimes(smoke_run):
 def test_auto_runtime_is_lite_on_cpu(runtimes):
     lite, hf = runtimes
     assert lite.lite and not hf.lite
-    assert lite.labels == hf.labels == ["reassure", "threaten", "dismiss"]
+    assert lite.labels == hf.labels == ["reassure", "threaten", "dismiss", "none"]
 
 
 def test_same_logits_and_truncation_flags(runtimes):
@@ -34,13 +34,33 @@ def test_same_logits_and_truncation_flags(runtimes):
 
 def test_same_logits_for_text_pairs(runtimes):
     lite, hf = runtimes
-    lite.use_context = hf.use_context = True
+    lite.input_format = hf.input_format = "text+context"
     try:
         a, _ = lite.logits(TEXTS, contexts=CONTEXTS)
         b, _ = hf.logits(TEXTS, contexts=CONTEXTS)
     finally:
-        lite.use_context = hf.use_context = False
+        lite.input_format = hf.input_format = "text"
     np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_same_logits_for_speaker_segments_some_missing(runtimes):
+    """Speakers as the second segment; an empty speaker is a single-segment input in both runtimes,
+    the same logits as with no speakers at all."""
+    lite, hf = runtimes
+    speakers = ["Dmitry Peskov, Russia", "", "Mr. Kirby, United States", "", "Maria Zakharova"]
+    lite.input_format = hf.input_format = "text+speaker"
+    try:
+        a, _ = lite.logits(TEXTS, speakers=speakers)
+        b, _ = hf.logits(TEXTS, speakers=speakers)
+        none_given, _ = lite.logits(TEXTS)
+    finally:
+        lite.input_format = hf.input_format = "text"
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    plain, _ = lite.logits(TEXTS)
+    empty = [i for i, s in enumerate(speakers) if not s]
+    np.testing.assert_allclose(a[empty], plain[empty], atol=1e-5)
+    np.testing.assert_allclose(none_given, plain, atol=1e-5)
+    assert not np.allclose(a[0], plain[0], atol=1e-3)  # a speaker changes what the model reads
 
 
 def test_runtime_choices_are_checked(smoke_run):

@@ -93,7 +93,7 @@ def _model_flag(argv: list[str]) -> list[str]:
 
 def _data_command(argv: list[str]) -> int:
     if not argv or argv[0] != "validate":
-        print("usage: stance data validate [hydra overrides, e.g. data=quotes_with_none data.files=[my.jsonl]]", file=sys.stderr)
+        print("usage: stance data validate [hydra overrides, e.g. data=quotes_stance data.files=[my.jsonl]]", file=sys.stderr)
         return 2
     from .config import compose
     from .data import DataError, validate

@@ -36,6 +36,7 @@ class DataConfig:
     test_only_sources: list[str] = field(default_factory=lambda: ["seed-article"])
     train_only_origins: list[str] = field(default_factory=lambda: ["authored"])
     near_duplicate_threshold: float = 0.9
+    train_none_ratio: Optional[float] = None  # keep at most this many `none` items per stance item in train
 
 
 @dataclass
@@ -43,7 +44,10 @@ class ModelConfig:
     name_or_path: str = MISSING
     max_length: int = 128
     revision: Optional[str] = None
-    use_context: bool = False  # encode (statement, the speaker's previous sentence) as a text pair
+    # What the model reads (stance.inputs): the statement alone ("text"), with the speaker as a second
+    # segment ("text+speaker"), or with the previous sentence ("text+context").
+    input_format: str = "text+speaker"
+    speaker_dropout: float = 0.3  # share of training items read without their speaker segment
 
 
 @dataclass

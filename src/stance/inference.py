@@ -12,18 +12,28 @@ import torch
 
 from . import lite
 from .calibration import apply_temperature
+from .inputs import input_format, second_segments
 from .lite import LiteBert, LiteTokenizer
 
 STANCE_CONFIG = "stance_config.json"
 
 
+NONE = "none"
+
+
 @dataclass
 class Prediction:
-    label: str  # the most probable label (kept even when abstaining)
-    score: float  # its (calibrated) probability
+    """One statement's answer. ``label`` is the stance, or ``none`` when the model finds no stance
+    (its ``none`` class wins, or the best stance's probability is under the abstention threshold);
+    ``stance`` and ``stance_score`` keep the best of the three stances either way."""
+
+    label: str  # reassure / threaten / dismiss, or none
+    score: float  # the probability of ``label`` (for ``none`` from a three-stance model: 1 - stance_score)
     probabilities: dict[str, float]
-    abstained: bool = False
+    abstained: bool = False  # True when ``label`` is none
     truncated: bool = False
+    stance: str = ""  # the most probable stance, kept beside a ``none``
+    stance_score: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,7 +59,8 @@ class StanceClassifier:
         self.abstain_threshold = abstain_threshold
         self.max_length = max_length
         self.meta = meta or {}
-        self.use_context = bool(self.meta.get("use_context", False))
+        self.input_format = input_format(self.meta)
+        self.stance_idx = [i for i, lab in enumerate(self.labels) if lab != NONE]
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str | None = None, num_threads: int | None = None,
@@ -93,65 +104,101 @@ class StanceClassifier:
                    abstain_threshold=threshold, max_length=meta.get("max_length", 128), device=dev, meta=meta)
 
     # -- scoring -------------------------------------------------------------------------------
-    def logits(self, texts: Sequence[str], batch_size: int = 32,
-               contexts: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def logits(self, texts: Sequence[str], batch_size: int = 32, contexts: Sequence[str] | None = None,
+               speakers: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Raw logits in input order, and whether each statement was truncated to the model's window.
-        Batches are formed from texts sorted by length, so little padding is computed. ``contexts``
-        (the speaker's previous sentence, per text) are used only by checkpoints trained with
-        ``model.use_context=true``; other checkpoints ignore them."""
+        Batches are formed from texts sorted by length, so little padding is computed. ``speakers``
+        (who said each text, e.g. "Dmitry Peskov, Kremlin spokesman") are read by checkpoints trained
+        with the speaker segment, ``contexts`` (the previous sentence) by those trained with
+        ``model.input_format=text+context``; a checkpoint ignores what it was not trained on."""
         texts = list(texts)
-        if contexts is not None and len(contexts) != len(texts):
-            raise ValueError(f"{len(contexts)} contexts for {len(texts)} texts")
+        segs = second_segments(self.input_format, len(texts), speakers=speakers, contexts=contexts)
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         truncated = np.zeros(len(texts), dtype=bool)
         if not texts:
             return out, truncated
-        ctx = (list(contexts) if contexts is not None else [""] * len(texts)) if self.use_context else None
-        lengths = [len(t) + (len(ctx[i]) if ctx else 0) for i, t in enumerate(texts)]
+        lengths = [len(t) + (len(segs[i]) if segs else 0) for i, t in enumerate(texts)]
         order = np.argsort(lengths, kind="stable")
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 idx = order[start : start + batch_size]
-                batch = [texts[i] for i in idx]
-                out[idx], truncated[idx] = self._forward(batch, [ctx[i] for i in idx] if ctx else None)
+                out[idx], truncated[idx] = self._forward([texts[i] for i in idx], [segs[i] for i in idx] if segs else None)
         return out, truncated
 
-    def _forward(self, batch: list[str], contexts: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
-        ids = self.tokenizer.ids(batch) if self.lite else self.tokenizer(batch, add_special_tokens=True)["input_ids"]
-        trunc = np.array([len(x) > self.max_length for x in ids])
-        if contexts is not None:
+    def _encode(self, batch: list[str], segs: list[str] | None) -> tuple[list[list[int]], list[list[int]], np.ndarray]:
+        """Token ids and type ids: a single segment (truncated keeping the final [SEP]) where there is no
+        second segment, a pair truncated longest-first where there is one."""
+        single = self.tokenizer.ids(batch) if self.lite else self.tokenizer(batch, add_special_tokens=True)["input_ids"]
+        trunc = np.array([len(x) > self.max_length for x in single])
+        ids = [x if len(x) <= self.max_length else x[: self.max_length - 1] + x[-1:] for x in single]
+        types = [[0] * len(x) for x in ids]
+        pairs = [i for i, s in enumerate(segs or []) if s]
+        if pairs:
+            a, b = [batch[i] for i in pairs], [segs[i] for i in pairs]
             if self.lite:
-                ids, types = self.tokenizer.pair_ids(batch, contexts, self.max_length)
-                return self.model.logits(ids, types).cpu().numpy(), trunc
-            enc = self.tokenizer(batch, contexts, truncation="longest_first", max_length=self.max_length,
-                                 padding=True, return_tensors="pt")
-        else:
-            # Truncate once ourselves (keeping the final [SEP]) so truncation is known and counted.
-            ids = [x if len(x) <= self.max_length else x[: self.max_length - 1] + x[-1:] for x in ids]
-            if self.lite:
-                return self.model.logits(ids).cpu().numpy(), trunc
-            enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+                p_ids, p_types = self.tokenizer.pair_ids(a, b, self.max_length)
+            else:
+                enc = self.tokenizer(a, b, truncation="longest_first", max_length=self.max_length,
+                                     return_token_type_ids=True)
+                p_ids, p_types = enc["input_ids"], enc["token_type_ids"]
+            for j, i in enumerate(pairs):
+                ids[i], types[i] = p_ids[j], p_types[j]
+        return ids, types, trunc
+
+    def _forward(self, batch: list[str], segs: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        ids, types, trunc = self._encode(batch, segs)
+        if self.lite:
+            return self.model.logits(ids, types).cpu().numpy(), trunc
+        feats = {"input_ids": ids}
+        if "token_type_ids" in self.tokenizer.model_input_names:
+            feats["token_type_ids"] = types
+        enc = self.tokenizer.pad(feats, return_tensors="pt")
         enc = {k: v.to(self.device) for k, v in enc.items()}
         return self.model(**enc).logits.float().cpu().numpy(), trunc
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 32, contexts: Sequence[str] | None = None) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 32, contexts: Sequence[str] | None = None,
+                      speakers: Sequence[str] | None = None) -> np.ndarray:
         """Calibrated probabilities, shape (n_texts, n_labels), columns in ``self.labels`` order."""
-        logits, _ = self.logits(texts, batch_size, contexts)
+        logits, _ = self.logits(texts, batch_size, contexts, speakers)
         return apply_temperature(logits, self.temperature)
 
-    def predict(self, texts: Sequence[str] | str, batch_size: int = 32,
-                contexts: Sequence[str] | None = None) -> list[Prediction]:
-        """One ``Prediction`` per text: label, its probability, every label's probability, abstention."""
+    def predict(self, texts: Sequence[str] | str, batch_size: int = 32, contexts: Sequence[str] | None = None,
+                speakers: Sequence[str] | str | None = None) -> list[Prediction]:
+        """One ``Prediction`` per text: the stance or ``none``, its probability, every label's
+        probability, and the best stance kept beside a ``none``. ``speakers``: who said each text."""
         if isinstance(texts, str):
             texts = [texts]
-        logits, truncated = self.logits(texts, batch_size, contexts)
-        return [self._prediction(p, t) for p, t in zip(apply_temperature(logits, self.temperature), truncated)]
+        if isinstance(speakers, str):
+            speakers = [speakers]
+        logits, truncated = self.logits(texts, batch_size, contexts, speakers)
+        probs = apply_temperature(logits, self.temperature)
+        return [self._prediction(p, t) for p, t in zip(probs, truncated)]
+
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        """Final label index per row; -1 where the answer is ``none`` and the checkpoint has no none class.
+        A stance is flagged when it is the most probable label and its probability reaches the threshold."""
+        return decide(probs, self.labels, self.abstain_threshold)
 
     def _prediction(self, probs: np.ndarray, truncated: bool) -> Prediction:
-        best = int(np.argmax(probs))
-        score = float(probs[best])
-        abstain = self.abstain_threshold is not None and score < self.abstain_threshold
-        return Prediction(self.labels[best], score, {lab: float(p) for lab, p in zip(self.labels, probs)},
-                          bool(abstain), bool(truncated))
+        best = int(self.stance_idx[int(np.argmax(probs[self.stance_idx]))])
+        stance_score = float(probs[best])
+        final = int(self.decide(probs[None, :])[0])
+        label = NONE if final < 0 else self.labels[final]
+        if label == NONE:
+            score = float(probs[self.labels.index(NONE)]) if NONE in self.labels else 1.0 - stance_score
+        else:
+            score = float(probs[final])
+        return Prediction(label, score, {lab: float(p) for lab, p in zip(self.labels, probs)},
+                          label == NONE, bool(truncated), self.labels[best], stance_score)
 
 
+def decide(probs: np.ndarray, labels: list[str], threshold: float | None) -> np.ndarray:
+    """The end-to-end decision on calibrated probabilities: the top label, turned into ``none`` (its
+    index, or -1 for a model without a none class) when it is a stance under ``threshold``."""
+    probs = np.asarray(probs)
+    top = probs.argmax(axis=1)
+    none_idx = labels.index(NONE) if NONE in labels else -1
+    if threshold is not None:
+        low = (top != none_idx) & (probs[np.arange(len(top)), top] < threshold)
+        top = np.where(low, none_idx, top)
+    return top

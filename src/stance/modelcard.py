@@ -91,7 +91,8 @@ def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
     t = cfg.trainer
     pinned = (f" Statements from {', '.join(cfg.data.test_only_sources)} are always in test."
               if cfg.data.test_only_sources else "")
-    context = ", with the speaker's previous sentence as a second segment" if cfg.model.use_context else ""
+    context = {"text+context": ", with the speaker's previous sentence as a second segment",
+               "text+speaker": ", with the speaker (name, role, side) as a second segment"}.get(cfg.model.input_format, "")
     best_val = metrics["best_validation_macro_f1"]
     best_val = f"{best_val:.3f}" if best_val is not None else "not measured (no evaluation step ran)"
     versions = "\n".join(f"- {k}: {v}" for k, v in _versions().items())

@@ -24,8 +24,15 @@ from transformers import (
 from . import calibration
 from .config import num_threads, to_container
 from .data import SplitData, validate
-from .evaluation.metrics import calibration_before_after, classification_metrics, held_out_scores
+from .evaluation.metrics import (
+    calibration_before_after,
+    choose_flag_threshold,
+    classification_metrics,
+    end_to_end_scores,
+    stance_scores,
+)
 from .inference import STANCE_CONFIG
+from .inputs import speaker_segment
 from .modelcard import write_model_card
 from .modeling import load_encoder_for_classification
 
@@ -63,6 +70,54 @@ def _metrics_fn(labels: list[str]):
     return compute
 
 
+def _second_segment(row: dict, fmt: str) -> str:
+    if fmt == "text+speaker":
+        return speaker_segment(row.get("speaker"), row.get("side"))
+    if fmt == "text+context":
+        return row.get("context_before") or ""
+    return ""
+
+
+def encode_dataset(ds: datasets.Dataset, tokenizer, fmt: str, max_length: int, dropout: float = 0.0,
+                   seed: int = 0) -> datasets.Dataset:
+    """Tokenize statements with their second segment (see :mod:`stance.inputs`). ``dropout``: the share
+    of items whose segment is left out, so the model also reads statements without one (training only)."""
+    rng = np.random.default_rng(seed)
+
+    def tokenize(batch):
+        out = {"input_ids": [], "attention_mask": [], "token_type_ids": []}
+        rows = [dict(zip(batch, vals)) for vals in zip(*batch.values())]
+        for row in rows:
+            seg = _second_segment(row, fmt)
+            if seg and dropout and rng.random() < dropout:
+                seg = ""
+            enc = (tokenizer(row["text"], seg, truncation="longest_first", max_length=max_length,
+                             return_token_type_ids=True) if seg
+                   else tokenizer(row["text"], truncation=True, max_length=max_length, return_token_type_ids=True))
+            for k in out:
+                out[k].append(enc.get(k, [0] * len(enc["input_ids"])))
+        return out
+
+    keep = {"input_ids", "attention_mask", "token_type_ids", "label"}
+    enc = ds.map(tokenize, batched=True)
+    enc = enc.remove_columns([c for c in enc.column_names if c not in keep])
+    if "token_type_ids" not in tokenizer.model_input_names:
+        enc = enc.remove_columns(["token_type_ids"])
+    return enc
+
+
+def subsample_none(ds: datasets.Dataset, labels: list[str], ratio: float | None, seed: int) -> datasets.Dataset:
+    """Keep at most ``ratio`` x (number of stance items) of the ``none`` items of a training split."""
+    if ratio is None or "none" not in labels:
+        return ds
+    none_id = labels.index("none")
+    y = np.asarray(ds["label"])
+    none_idx, stance_idx = np.flatnonzero(y == none_id), np.flatnonzero(y != none_id)
+    n_keep = min(len(none_idx), int(round(ratio * len(stance_idx))))
+    keep = np.random.default_rng(seed).choice(none_idx, n_keep, replace=False) if n_keep < len(none_idx) else none_idx
+    return ds.select(sorted(np.concatenate([stance_idx, keep]).tolist()))
+
+
 def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     """Train, calibrate, evaluate and save. Returns a summary with the checkpoint path and test scores."""
     run_dir = Path(run_dir)
@@ -78,19 +133,19 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
             raise ValueError(f"the {split} split is empty: add labelled data or change data.test_size/validation_size")
 
     model, tokenizer = load_encoder_for_classification(cfg.model.name_or_path, labels, cfg.model.revision)
+    fmt = cfg.model.input_format
 
-    def tokenize(batch):
-        if cfg.model.use_context:
-            return tokenizer(batch["text"], batch["context_before"], truncation="longest_first", max_length=cfg.model.max_length)
-        return tokenizer(batch["text"], truncation=True, max_length=cfg.model.max_length)
-
-    train_ds = data.dataset["train"]
+    train_ds = subsample_none(data.dataset["train"], labels, cfg.data.train_none_ratio, cfg.seed)
     if cfg.trainer.train_subset:
         train_ds = train_ds.shuffle(seed=cfg.seed).select(range(min(cfg.trainer.train_subset, len(train_ds))))
-    keep = ["input_ids", "attention_mask", "token_type_ids", "label"]
+    if len(train_ds) < len(data.dataset["train"]):
+        print(f"  training on {len(train_ds)} of {len(data.dataset['train'])} train items "
+              f"(data.train_none_ratio={cfg.data.train_none_ratio}, trainer.train_subset={cfg.trainer.train_subset})")
+    ml = cfg.model.max_length
     encoded = {
-        name: ds.map(tokenize, batched=True).remove_columns([c for c in ds.column_names if c not in keep])
-        for name, ds in (("train", train_ds), ("validation", data.dataset["validation"]), ("test", data.dataset["test"]))
+        "train": encode_dataset(train_ds, tokenizer, fmt, ml, cfg.model.speaker_dropout if fmt == "text+speaker" else 0.0, cfg.seed),
+        "validation": encode_dataset(data.dataset["validation"], tokenizer, fmt, ml),
+        "test": encode_dataset(data.dataset["test"], tokenizer, fmt, ml),
     }
 
     class_weights = None
@@ -98,7 +153,6 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
         counts = np.bincount(np.asarray(train_ds["label"]), minlength=len(labels)).astype(float)
         class_weights = torch.tensor(len(train_ds) / (len(labels) * np.maximum(counts, 1.0)), dtype=torch.float)
         print("class weights:", dict(zip(labels, np.round(class_weights.numpy(), 3).tolist())))
-
     t = cfg.trainer
     work_dir = run_dir / "trainer_state"
     args = TrainingArguments(
@@ -147,19 +201,27 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     best_step = trainer.state.best_global_step
     best_val = trainer.state.best_metric
 
-    # Calibration on validation only; then scores on test.
+    # Calibration and the stance-flag threshold on validation only; then scores on test.
     val_logits = trainer.predict(encoded["validation"]).predictions
     val_y = np.asarray(encoded["validation"]["label"])
     temperature = calibration.fit_temperature(val_logits, val_y) if cfg.calibration.temperature_scaling else 1.0
     val_probs = calibration.apply_temperature(val_logits, temperature)
     threshold = cfg.calibration.abstain_threshold
     if threshold is None:
-        threshold = calibration.choose_threshold(val_probs, cfg.calibration.target_coverage)
+        if "none" in labels:
+            threshold = choose_flag_threshold(data.dataset["validation"]["label_name"], val_probs, labels)
+        else:
+            threshold = calibration.choose_threshold(val_probs, cfg.calibration.target_coverage)
 
     test_logits = trainer.predict(encoded["test"]).predictions
     test_y = np.asarray(encoded["test"]["label"])
-    test_metrics = held_out_scores(test_y, test_logits, labels, seed=cfg.seed)
+    test_probs = calibration.apply_temperature(test_logits, temperature)
+    test_names = list(data.dataset["test"]["label_name"])
+    scores = score_split(test_names, test_probs, labels, threshold, seed=cfg.seed,
+                         groups={"genre": data.dataset["test"]["genre"], "source": data.dataset["test"]["source"]},
+                         none_probs=_none_probs(trainer, data, tokenizer, cfg, labels, temperature))
     cal = calibration_before_after(test_logits, test_y, temperature)
+    test_metrics = scores["stance"]
     test_metrics["calibration_before"], test_metrics["calibration_after"] = cal["before"], cal["after"]
     val_metrics = classification_metrics(val_y, val_logits.argmax(axis=1), labels)
 
@@ -171,9 +233,12 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
         "labels": labels,
         "temperature": temperature,
         "abstain_threshold": threshold,
+        "abstain_rule": "flag the top stance when its probability >= abstain_threshold, else none"
+                        if "none" in labels else "none when the top stance's probability < abstain_threshold",
         "abstain_target_coverage": cfg.calibration.target_coverage,
         "max_length": cfg.model.max_length,
-        "use_context": cfg.model.use_context,
+        "input_format": fmt,
+        "use_context": fmt == "text+context",
         "base_model": cfg.model.name_or_path,
         "data_hash": data.data_hash,
         "seed": cfg.seed,
@@ -181,6 +246,9 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     (model_dir / STANCE_CONFIG).write_text(json.dumps(stance_meta, indent=2) + "\n")
     metrics = {
         "test": test_metrics,
+        "test_end_to_end": scores["end_to_end"],
+        "test_by_genre": scores["by"]["genre"],
+        "test_by_source": scores["by"]["source"],
         "validation": val_metrics,
         "best_validation_macro_f1": best_val,
         "best_global_step": best_step,
@@ -201,7 +269,60 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     if cfg.latest_link:
         _point_latest(Path(cfg.latest_link), model_dir)
     return {"model_dir": str(model_dir), "metrics": metrics, "test_texts": list(data.dataset["test"]["text"]),
-            "test_probs": calibration.apply_temperature(test_logits, temperature)}
+            "test_probs": test_probs}
+
+
+def _none_probs(trainer, data, tokenizer, cfg, labels, temperature):
+    """For a model without a none class: its probabilities on the test statements labelled none, so
+    that it too is scored end to end."""
+    if "none" in labels:
+        return None
+    none_ds = data.others["test"].filter(lambda r: r["label_name"] == "none")
+    if not len(none_ds):
+        return None
+    enc = encode_dataset(none_ds.remove_columns(["label"]).add_column("label", [0] * len(none_ds)), tokenizer,
+                         cfg.model.input_format, cfg.model.max_length)
+    return none_ds, calibration.apply_temperature(trainer.predict(enc).predictions, temperature)
+
+
+def score_split(names: list[str], probs: np.ndarray, labels: list[str], threshold, *, seed: int = 0,
+                groups: dict | None = None, none_probs=None, bootstrap_samples: int = 1000) -> dict:
+    """The scores every report shows for one model on one held-out split: three-way on the gold-stance
+    statements, end to end on every statement (a three-label model's none items passed in
+    ``none_probs``), and both per group (genre, source) with bootstrap intervals and counts."""
+    from .inference import NONE, decide
+
+    def final(p):
+        return [NONE if i < 0 else labels[i] for i in decide(p, labels, threshold)]
+
+    all_names, all_pred = list(names), final(probs)
+    group_vals = {k: list(v) for k, v in (groups or {}).items()}
+    if none_probs is not None:
+        none_ds, nprobs = none_probs
+        all_names += list(none_ds["label_name"])
+        all_pred += final(nprobs)
+        for k in group_vals:
+            group_vals[k] += list(none_ds[k])
+    out = {"stance": stance_scores(names, probs, labels, bootstrap_samples, seed),
+           "end_to_end": end_to_end_scores(all_names, all_pred, bootstrap_samples, seed), "by": {}}
+    names_arr, probs_arr = np.asarray(names), np.asarray(probs)
+    for key, vals in group_vals.items():
+        vals_arr = np.asarray(vals)
+        table = {}
+        for g in sorted(set(vals)):
+            m_all = vals_arr == g
+            m = m_all[: len(names)]
+            row = {"n_statements": int(m_all.sum())}
+            if np.isin(names_arr[m], ["reassure", "threaten", "dismiss"]).any():
+                st = stance_scores(names_arr[m], probs_arr[m], labels, bootstrap_samples, seed)
+                row.update(n_stance=st["n"], stance_macro_f1=st["macro_f1"], stance_macro_f1_ci95=st["macro_f1_ci95"],
+                           stance_accuracy=st["accuracy"])
+            e2e = end_to_end_scores(np.asarray(all_names)[m_all], np.asarray(all_pred)[m_all], bootstrap_samples, seed)
+            row.update(e2e_macro_f1=e2e["macro_f1"], e2e_macro_f1_ci95=e2e["macro_f1_ci95"],
+                       flag_precision=e2e["flag_precision"], flag_recall=e2e["flag_recall"])
+            table[g] = row
+        out["by"][key] = table
+    return out
 
 
 def _point_latest(link: Path, target: Path) -> None:

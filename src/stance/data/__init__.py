@@ -15,7 +15,7 @@ from .splits import SPLITS, assign_splits, check_duplicates, check_splits, split
 
 __all__ = ["DataError", "Problem", "Record", "SplitData", "validate", "data_hash", "checkpoint_splits"]
 
-COLUMNS = ("id", "text", "context_before", "speaker", "source", "doc", "date", "origin")
+COLUMNS = ("id", "text", "context_before", "speaker", "side", "source", "doc", "date", "origin", "genre", "kind")
 
 
 @dataclass

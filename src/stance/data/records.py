@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Iterable
 
 REQUIRED_FIELDS = ("id", "text", "label", "speaker", "source", "doc")
-OPTIONAL_FIELDS = ("date", "url", "origin", "context_before", "notes")
-ORIGINS = ("seed", "corpus", "authored")
+OPTIONAL_FIELDS = ("date", "url", "origin", "context_before", "notes", "genre", "kind", "side", "title", "licence")
+ORIGINS = ("seed", "corpus", "authored", "augmented")
+# How the statement reached us: a briefing or press answer, a speech, a first-person written statement,
+# a third-person readout or reported speech, or a news article's quote or report (data/CODEBOOK.md).
+GENRES = ("transcript", "speech", "statement", "reported", "news")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,9 @@ def _check_fields(obj: object, file: str, line: int, codebook_labels: list[str])
         problems.append(
             Problem(file, line, f"label {obj['label']!r} is not one of {codebook_labels} (id {obj['id']!r})")
         )
+    genre = obj.get("genre")
+    if genre is not None and genre not in GENRES:
+        problems.append(Problem(file, line, f"genre {genre!r} is not one of {list(GENRES)} (id {obj['id']!r})"))
     origin = obj.get("origin")
     if origin is not None and origin not in ORIGINS:
         problems.append(Problem(file, line, f"origin {origin!r} is not one of {list(ORIGINS)} (id {obj['id']!r})"))

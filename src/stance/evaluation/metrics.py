@@ -50,7 +50,7 @@ def macro_f1(y_true, y_pred, n_labels: int) -> float:
 def bootstrap_ci(y_true, y_pred, n_labels: int, n_samples: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
     """Percentile bootstrap interval of macro-F1 over resampled test items."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if len(y_true) == 0:
+    if len(y_true) == 0 or n_samples <= 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     scores = []
@@ -102,3 +102,58 @@ def risk_coverage(probs: np.ndarray, y_true) -> dict:
     n = np.arange(1, len(order) + 1)
     return {"coverage": (n / len(order)).tolist(), "risk": (np.cumsum(errors) / n).tolist(),
             "threshold": conf[order].tolist()}
+
+
+STANCES = ("reassure", "threaten", "dismiss")
+
+
+def stance_view(y_names, probs: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Restrict to statements whose gold label is a stance, and read the model's best stance among the
+    stance columns: the three-way task (comparable across three- and four-label checkpoints)."""
+    y_names = np.asarray(y_names)
+    cols = [labels.index(s) for s in STANCES]
+    keep = np.isin(y_names, STANCES)
+    y = np.array([STANCES.index(n) for n in y_names[keep]], dtype=int)
+    sub = np.asarray(probs)[keep][:, cols]
+    return y, sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+
+
+def stance_scores(y_names, probs: np.ndarray, labels: list[str], bootstrap_samples: int = 1000, seed: int = 0) -> dict:
+    """Three-way scores on the gold-stance statements (``held_out_scores`` of the stance view)."""
+    y, sub = stance_view(y_names, probs, labels)
+    return held_out_scores(y, sub, list(STANCES), bootstrap_samples, seed)
+
+
+def end_to_end_scores(y_names, pred_names, bootstrap_samples: int = 1000, seed: int = 0) -> dict:
+    """Every statement, stance and none mixed, as the model runs over whole articles: four-way
+    macro-F1 (with a bootstrap interval), and precision/recall of stance flags (a flag is a predicted
+    stance; it is right when the gold label is that stance)."""
+    names = [*STANCES, "none"]
+    y = np.array([names.index(n) for n in y_names], dtype=int)
+    p = np.array([names.index(n) for n in pred_names], dtype=int)
+    m = classification_metrics(y, p, names)
+    m["macro_f1_ci95"] = list(bootstrap_ci(y, p, len(names), bootstrap_samples, seed=seed))
+    flags = p != 3
+    gold = y != 3
+    right = flags & (p == y)
+    m["flags"] = int(flags.sum())
+    m["flag_precision"] = float(right.sum() / flags.sum()) if flags.any() else float("nan")
+    m["flag_recall"] = float(right.sum() / gold.sum()) if gold.any() else float("nan")
+    m["flag_f1"] = (2 * m["flag_precision"] * m["flag_recall"] / (m["flag_precision"] + m["flag_recall"])
+                    if flags.any() and gold.any() and right.any() else 0.0)
+    return m
+
+
+def choose_flag_threshold(y_names, probs: np.ndarray, labels: list[str]) -> float:
+    """The stance-flag threshold (see ``inference.decide``) that maximises end-to-end four-way
+    macro-F1 on the given (validation) statements; ties go to the lower threshold."""
+    from ..inference import NONE, decide
+
+    best, best_t = -1.0, 0.0
+    for t in np.round(np.arange(0.0, 0.96, 0.025), 3):
+        pred = decide(probs, labels, float(t))
+        names = [NONE if i < 0 else labels[i] for i in pred]
+        f = end_to_end_scores(y_names, names, bootstrap_samples=0)["macro_f1"]
+        if f > best + 1e-9:
+            best, best_t = f, float(t)
+    return best_t
