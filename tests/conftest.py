@@ -47,10 +47,12 @@ def make_records(n_docs: int = 16, per_doc: int = 5, seed: int = 0) -> list[dict
             text = f"{core.capitalize()} near {rng.choice(_PLACES)} {rng.choice(_TIMES)}, said official {d}-{k}."
             rows.append({"id": f"t-{d:02d}-{k}", "text": text, "label": label, "speaker": f"Official {d}",
                          "source": source, "doc": f"doc-{d:02d}", "date": "2024-01-01", "url": None,
-                         "origin": "corpus", "context_before": "", "notes": ""})
+                         "origin": "corpus", "context_before": "", "notes": "",
+                         "genre": "transcript" if source == "wh-briefings" else "speech",
+                         "side": ["Russia", "United States", "China"][d % 3]})
     rows.append({"id": "seed-x", "text": "We are not threatening anyone, unlike some in the other capital.", "label": "reassure",
                  "speaker": "A spokeswoman", "source": "seed-article", "doc": "seed/article.txt", "date": None,
-                 "url": None, "origin": "seed", "context_before": "", "notes": ""})
+                 "url": None, "origin": "seed", "context_before": "", "notes": "", "genre": "news", "side": "Russia"})
     rows.append({"id": "auth-x", "text": "Our fleet's visit is a courtesy call and nothing more than that.", "label": "reassure",
                  "speaker": "a navy spokesperson", "source": "authored", "doc": "authored/x", "date": None,
                  "url": None, "origin": "authored", "context_before": "", "notes": ""})

@@ -42,8 +42,13 @@ def test_model_configs():
         OmegaConf.to_container(compose("train", ["model=local"]), resolve=True, throw_on_missing=True)
 
 
-def test_four_label_experiment_uses_none():
-    assert list(compose("train", ["experiment=four_labels"]).data.labels) == ["reassure", "threaten", "dismiss", "none"]
+def test_default_is_four_labels_with_speaker_and_finetune_is_the_old_recipe():
+    default = compose("train")
+    assert list(default.data.labels) == ["reassure", "threaten", "dismiss", "none"]
+    assert default.model.input_format == "text+speaker"
+    old = compose("train", ["experiment=finetune"])
+    assert list(old.data.labels) == ["reassure", "threaten", "dismiss"]
+    assert old.model.input_format == "text" and old.data.train_none_ratio is None
 
 
 @pytest.mark.parametrize("name", ["eval", "predict"])

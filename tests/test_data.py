@@ -25,10 +25,24 @@ def test_grouped_splits_keep_documents_whole_and_pin_seed_and_authored(tiny_json
     assert data.assignment["seed-x"] == "test"
     assert data.assignment["auth-x"] == "train"
     assert {"train", "validation", "test"} == set(data.assignment.values())
-    # `none` is not trained on but is kept, per split, for the abstention evaluation
-    assert "none" not in set(data.dataset["train"]["label_name"])
-    assert sum(len(data.others[s]) for s in data.others) == sum(r["label"] == "none" for r in data.records)
-    assert data.dataset["train"].features["label"].names == ["reassure", "threaten", "dismiss"]
+    # `none` is a class of the default configuration
+    assert data.dataset["train"].features["label"].names == ["reassure", "threaten", "dismiss", "none"]
+    # with three labels, `none` is not trained on but is kept, per split, for the end-to-end evaluation
+    three = validate(_data_cfg(tiny_jsonl, "data=quotes_stance"))
+    assert "none" not in set(three.dataset["train"]["label_name"])
+    assert sum(len(three.others[s]) for s in three.others) == sum(r["label"] == "none" for r in three.records)
+
+
+def test_documents_published_twice_share_a_split(tiny_jsonl, tmp_path):
+    """A readout of one call published as two documents (same title and date) stays in one split."""
+    import json
+
+    rows = [json.loads(l) for l in tiny_jsonl.read_text().splitlines()]
+    for r in rows:
+        if r["doc"] in ("doc-01", "doc-02", "doc-03", "doc-04", "doc-05"):
+            r.update(title="Readout of the President's Call with the Prime Minister", date="2024-03-01")
+    data = validate(_data_cfg(write_jsonl(tmp_path / "twice.jsonl", rows)))
+    assert len({data.assignment[r["id"]] for r in rows if r["doc"] in ("doc-01", "doc-02", "doc-03", "doc-04", "doc-05")}) == 1
 
 
 def test_splits_are_reproducible_and_seeded(tiny_jsonl):
@@ -40,9 +54,12 @@ def test_splits_are_reproducible_and_seeded(tiny_jsonl):
 
 
 def test_four_labels_train_on_none(tiny_jsonl):
-    data = validate(_data_cfg(tiny_jsonl, "data=quotes_with_none"))
+    data = validate(_data_cfg(tiny_jsonl))
     assert "none" in set(data.dataset["train"]["label_name"])
     assert sum(len(d) for d in data.others.values()) == 0
+    three = validate(_data_cfg(tiny_jsonl, "data=quotes_stance"))
+    assert "none" not in set(three.dataset["train"]["label_name"])
+    assert sum(len(d) for d in three.others.values()) > 0
 
 
 @pytest.mark.parametrize(
@@ -54,6 +71,7 @@ def test_four_labels_train_on_none(tiny_jsonl):
         (lambda rows: rows.__setitem__(3, {**rows[3], "id": rows[0]["id"]}), "duplicate id"),
         (lambda rows: rows.__setitem__(3, {**rows[3], "text": rows[0]["text"].upper()}), "exact duplicate text of"),
         (lambda rows: rows.__setitem__(3, {**rows[3], "origin": "invented"}), "origin 'invented' is not one of"),
+        (lambda rows: rows.__setitem__(3, {**rows[3], "genre": "blog"}), "genre 'blog' is not one of"),
     ],
 )
 def test_bad_records_are_errors_naming_file_and_line(tmp_path, mutate, expected):
@@ -113,8 +131,8 @@ def test_near_duplicates_are_reported_and_kept_in_one_split(tmp_path):
 
 
 def test_validate_cli_exit_codes(tmp_path, tiny_jsonl):
-    ok = subprocess.run([sys.executable, "-m", "stance.cli", "data", "validate", f"data.files=[{tiny_jsonl}]"],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run([sys.executable, "-m", "stance.cli", "data", "validate", f"data.files=[{tiny_jsonl}]",
+                         "data=quotes_stance"], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert "data OK" in ok.stdout and "not trained on" in ok.stdout
     rows = make_records()
@@ -143,8 +161,14 @@ def test_real_dataset_validates_and_meets_its_numbers(real):
     authored = Counter(r["label"] for r in real.records if r.get("origin") == "authored")
     for lab, n in authored.items():
         assert n <= 0.2 * labels[lab], (lab, n, labels[lab])
-    fields = {"id", "text", "label", "speaker", "source", "doc", "date", "url", "origin", "context_before", "notes"}
+    fields = {"id", "text", "label", "speaker", "side", "source", "doc", "date", "url", "title", "origin", "genre",
+              "kind", "context_before", "notes", "licence"}
     assert all(fields <= set(r.data) for r in real.records)
+    assert all(r["genre"] in ("transcript", "speech", "statement", "reported", "news") for r in real.records)
+    assert all(r["licence"] for r in real.records)
+    # news and reported speech, all real: what the pools gave (the goal of 200 a class is not reached; see the datasheet)
+    news = Counter(r["label"] for r in real.records if r["genre"] in ("reported", "news"))
+    assert news["reassure"] >= 150 and news["threaten"] >= 140 and news["dismiss"] >= 90, news
 
 
 def test_real_dataset_split_rules(real):
@@ -160,10 +184,15 @@ def test_real_dataset_split_rules(real):
     assert all(len(s) == 1 for s in docs.values())
 
 
-def test_every_corpus_sentence_is_labelled_or_excluded_with_a_reason():
+def test_every_pool_item_is_labelled_or_excluded_with_a_reason():
     ann = ROOT / "data" / "annotations"
     labelled = {json.loads(l)["id"] for l in QUOTES.read_text().splitlines()}
-    excluded = {json.loads(l)["id"]: json.loads(l)["reason"] for l in (ann / "excluded.jsonl").read_text().splitlines()}
+    excluded = {}
+    for name in ("excluded.jsonl", "excluded_by_label.jsonl"):
+        excluded.update({json.loads(l)["id"]: json.loads(l)["reason"] for l in (ann / name).read_text().splitlines()})
     pass1 = {json.loads(l)["id"] for f in sorted((ann / "pass1").glob("*.jsonl")) for l in f.read_text().splitlines()}
+    drawn = json.loads((ann / "pools" / "draw.json").read_text())["ids"]
     assert all(reason.strip() for reason in excluded.values())
-    assert pass1 == {i for i in labelled if i.startswith("os-")} | set(excluded)
+    assert not labelled & set(excluded)
+    assert pass1 == {i for i in labelled if not i.startswith("seed-")} | set(excluded)
+    assert {i for ids in drawn.values() for i in ids} <= pass1

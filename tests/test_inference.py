@@ -21,7 +21,7 @@ def test_transformers_pipeline_loads_checkpoint_with_label_names(smoke_run):
     clf = pipeline("text-classification", model=smoke_run["model_dir"], device="cpu")
     out = clf(["Russia is not threatening anyone.", "All options are on the table."], top_k=None)
     assert len(out) == 2
-    assert {d["label"] for d in out[0]} == {"reassure", "threaten", "dismiss"}
+    assert {d["label"] for d in out[0]} == {"reassure", "threaten", "dismiss", "none"}
 
 
 def test_predict_texts_jsonl(smoke_run):
@@ -30,8 +30,10 @@ def test_predict_texts_jsonl(smoke_run):
     assert proc.returncode == 0, proc.stderr.decode()
     rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
     assert [r["text"] for r in rows] == ["We pose no threat to anyone.", "They will pay a price."]
-    assert all(set(r["probabilities"]) == {"reassure", "threaten", "dismiss"} for r in rows)
+    assert all(set(r["probabilities"]) == {"reassure", "threaten", "dismiss", "none"} for r in rows)
     assert all(r["stance"] in r["probabilities"] and isinstance(r["abstained"], bool) for r in rows)
+    assert all(r["best_stance"] in ("reassure", "threaten", "dismiss") for r in rows)
+    assert all((r["stance"] == "none") == r["abstained"] for r in rows)
 
 
 def test_predict_from_files_reports_bad_lines_and_keeps_going(smoke_run, tmp_path):
@@ -97,16 +99,18 @@ def test_eval_writes_report_and_figures(smoke_run, tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     assert not (ROOT / "checkpoints").exists()  # SetFit's own checkpoints stay out of the user's folder
     report = (report_dir / "report.md").read_text()
-    for name in ("fine-tuned", "majority", "tfidf_lr", "frozen_encoder_lr", "setfit", "## Calibration", "## Abstention",
-                 "## By source", "## Targets", "reproduce: `stance eval --model"):
+    for name in ("fine-tuned", "majority", "tfidf_lr", "frozen_encoder_lr", "setfit", "## Calibration", "## Stance flags",
+                 "## By source", "## By genre", "## Targets", "## Behavioural tests", "reproduce: `stance eval --model"):
         assert name in report, name
-    for fig in ("models.png", "confusion_matrix.png", "reliability.png", "risk_coverage.png", "abstention.png"):
+    for fig in ("models.png", "confusion_matrix.png", "reliability.png", "risk_coverage.png", "stance_flags.png"):
         assert (report_dir / fig).stat().st_size > 1000
     assert "sweep of another encoder or data (packaged:other" in report and "## Across seeds" not in report
     metrics = json.loads((report_dir / "metrics.json").read_text())
-    assert metrics["abstention"]["none_items"] > 0
+    e2e = metrics["models"]["finetuned"]["end_to_end"]
+    assert e2e["n"] == metrics["n"] and sum(map(sum, e2e["confusion_matrix"])) == metrics["n"]
     assert metrics["models"]["tfidf_lr"]["macro_f1_ci95"][0] <= metrics["models"]["tfidf_lr"]["macro_f1"]
-    assert set(metrics["by_source"]) == {"wh-briefings", "un-general-debate", "seed-article"}
+    assert set(metrics["by"]["finetuned"]["source"]) == {"wh-briefings", "un-general-debate", "seed-article"}
+    assert all(b["n"] > 0 and 0 <= b["failure_rate"] <= 1 for b in metrics["behaviour"].values())
 
 
 def test_eval_refuses_a_different_data_version(smoke_run, tmp_path):

@@ -18,8 +18,10 @@ def test_checkpoint_folder_is_complete_and_pickle_free(smoke_run):
         assert required in names, required
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".pickle"))]
     config = json.loads((model_dir / "config.json").read_text())
-    assert config["id2label"] == {"0": "reassure", "1": "threaten", "2": "dismiss"}
-    assert config["label2id"] == {"reassure": 0, "threaten": 1, "dismiss": 2}
+    assert config["id2label"] == {"0": "reassure", "1": "threaten", "2": "dismiss", "3": "none"}
+    assert config["label2id"] == {"reassure": 0, "threaten": 1, "dismiss": 2, "none": 3}
+    meta = json.loads((model_dir / "stance_config.json").read_text())
+    assert meta["input_format"] == "text+speaker" and meta["labels"][-1] == "none"
     resolved = yaml.safe_load((model_dir / "config.yaml").read_text())
     assert resolved["trainer"]["max_steps"] == 4 and resolved["data"]["files"] == [str(smoke_run["data_file"])]
 
@@ -32,11 +34,16 @@ def test_metrics_are_on_held_out_test(smoke_run):
     test_ids = {r["id"] for r in data.dataset["test"]}
     trained_docs = {r["doc"] for s in ("train", "validation") for r in data.dataset[s]}
     assert test_ids and not {r["doc"] for r in data.dataset["test"]} & trained_docs
-    assert m["test"]["n"] == len(test_ids) == len(smoke_run["test_texts"])
+    test_names = data.dataset["test"]["label_name"]
+    assert m["test"]["n"] == sum(n != "none" for n in test_names)  # the three-way stance task
+    assert m["test_end_to_end"]["n"] == len(test_ids) == len(smoke_run["test_texts"])  # every test statement
+    assert 0 <= m["test_end_to_end"]["flag_precision"] <= 1 and 0 <= m["test_end_to_end"]["flag_recall"] <= 1
+    assert set(m["test_by_genre"]) <= {"transcript", "speech", "statement", "reported", "news"}
+    assert sum(g["n_statements"] for g in m["test_by_source"].values()) == len(test_ids)
     assert sorted(smoke_run["test_texts"]) == sorted(r["text"] for r in data.dataset["test"])
     lo, hi = m["test"]["macro_f1_ci95"]
     assert 0.0 <= lo <= hi <= 1.0
-    assert m["temperature"] > 0 and 0 < m["abstain_threshold"] <= 1
+    assert m["temperature"] > 0 and 0 <= m["abstain_threshold"] <= 1
 
 
 def test_model_card_has_metadata_and_sections(smoke_run):
@@ -51,21 +58,32 @@ def test_model_card_has_metadata_and_sections(smoke_run):
 
 
 def test_reload_reproduces_its_own_probabilities(smoke_run):
+    from stance.data import checkpoint_splits
+    from stance.inputs import speaker_segment
+
+    test = checkpoint_splits(smoke_run["model_dir"]).dataset["test"]
+    speakers = [speaker_segment(a, b) for a, b in zip(test["speaker"], test["side"])]
     clf = StanceClassifier.load(smoke_run["model_dir"], device="cpu")
-    probs = clf.predict_proba(smoke_run["test_texts"], batch_size=4)
+    probs = clf.predict_proba(smoke_run["test_texts"], batch_size=4, speakers=speakers)
     np.testing.assert_allclose(probs, smoke_run["test_probs"], atol=1e-5)
-    preds = clf.predict(smoke_run["test_texts"][:3])
-    assert all(set(p.probabilities) == {"reassure", "threaten", "dismiss"} for p in preds)
+    preds = clf.predict(smoke_run["test_texts"][:3], speakers=speakers[:3])
+    assert all(set(p.probabilities) == {"reassure", "threaten", "dismiss", "none"} for p in preds)
     assert all(abs(sum(p.probabilities.values()) - 1) < 1e-5 for p in preds)
-    assert all(p.label == max(p.probabilities, key=p.probabilities.get) for p in preds)
+    never = StanceClassifier.load(smoke_run["model_dir"], device="cpu", abstain_threshold=0.0)
+    assert all(p.label == max(p.probabilities, key=p.probabilities.get)
+               for p in never.predict(smoke_run["test_texts"], speakers=speakers))
 
 
-def test_abstention_keeps_label_and_probabilities(smoke_run):
+def test_abstention_says_none_and_keeps_the_best_stance(smoke_run):
     always = StanceClassifier.load(smoke_run["model_dir"], abstain_threshold=1.01)
     never = StanceClassifier.load(smoke_run["model_dir"], abstain_threshold=0.0)
     a, n = always.predict("We will respond."), never.predict("We will respond.")
-    assert a[0].abstained and not n[0].abstained
-    assert a[0].label == n[0].label and a[0].probabilities == n[0].probabilities
+    assert a[0].abstained and a[0].label == "none"
+    assert n[0].abstained == (n[0].label == "none")
+    assert a[0].probabilities == n[0].probabilities
+    best = max(("reassure", "threaten", "dismiss"), key=a[0].probabilities.get)
+    assert a[0].stance == n[0].stance == best and a[0].stance_score == a[0].probabilities[best]
+    assert a[0].score == a[0].probabilities["none"]
 
 
 def test_long_statements_are_truncated_and_flagged(smoke_run):

@@ -11,8 +11,9 @@ Inputs (all committed, except the team's pools, read from ../shared/corpora or $
 - data/annotations/adjudication*.jsonl           final labels where a blind second pass disagreed
 - data/annotations/excluded.jsonl                items left out, each with its reason
 
-Every labelled pool item ends up either in quotes.jsonl or in excluded.jsonl (a first-pass label
-`exclude` puts it there with the labeller's reason); the script fails otherwise.
+Every labelled pool item ends up in quotes.jsonl, in excluded.jsonl (left out by hand, with a reason)
+or in excluded_by_label.jsonl (labelled `exclude` in the first pass or by adjudication, with the
+reason); the script fails otherwise.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ POOLS = {
 PREFIX = {"os-": "official_statements", "wn-": "news_statements", "rs-": "reported_statements", "fs-": "foreign_statements"}
 OFFICIAL_GENRE = {"wh-briefings": "transcript", "un-general-debate": "speech"}
 OFFICIAL_LICENCE = {"wh-briefings": "public domain (US government work)", "un-general-debate": "CC0 (UN General Debate Corpus)"}
-SENTENCE_END = re.compile(r"(?<=[.!?][\"”’']?)\s+(?=[\"“‘A-Z])")
+SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[\"“‘A-Z])")
 
 
 def read(path) -> list[dict]:
@@ -101,7 +102,8 @@ def main() -> int:
         if cid in excluded:
             continue
         if label == "exclude":
-            new_excluded.append({"id": cid, "reason": f"first pass: {notes or 'not an official statement'}"})
+            reason = notes if cid in adjudicated else f"first pass: {notes or 'not an official statement'}"
+            new_excluded.append({"id": cid, "reason": reason})
             continue
         source, genres, default_side = POOLS[pool]
         row = {"id": cid, "text": src["text"], "label": label, "speaker": src.get("speaker") or "",
@@ -124,11 +126,11 @@ def main() -> int:
     with open(ROOT / "data" / "quotes.jsonl", "w", encoding="utf-8") as fh:
         for r in out:
             fh.write(json.dumps({k: r.get(k) for k in FIELDS}, ensure_ascii=False) + "\n")
-    with open(ann / "pools" / "excluded_first_pass.jsonl", "w", encoding="utf-8") as fh:
+    with open(ann / "excluded_by_label.jsonl", "w", encoding="utf-8") as fh:
         for r in new_excluded:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(f"wrote {len(out)} statements; excluded {len(excluded)} (excluded.jsonl) + {len(new_excluded)} "
-          "(first pass, pools/excluded_first_pass.jsonl)")
+          "(labelled `exclude`, excluded_by_label.jsonl)")
     for (source, genre), c in sorted(Counter((r["source"], r["genre"]) for r in out).items()):
         print(f"  {source:<18} {genre:<11}", dict(Counter(r["label"] for r in out if (r["source"], r["genre"]) == (source, genre))))
     return 0

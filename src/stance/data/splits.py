@@ -105,10 +105,14 @@ def assign_splits(
     train_only_origins: list[str],
     near_duplicates: list[tuple[Record, Record, float]] = (),
 ) -> SplitResult:
-    """Assign every record to train/validation/test, grouped by document (plus near-duplicate links)."""
+    """Assign every record to train/validation/test, grouped by document, plus near-duplicate links and
+    documents published twice (same title and date)."""
     uf = _UnionFind()
     for rec in records:
         uf.find("doc:" + rec["doc"])
+        # A readout of one call or meeting published twice (two documents, same title and date) is one group.
+        if rec.get("title") and rec.get("date"):
+            uf.union("doc:" + rec["doc"], f"title:{rec['date']}:{normalize_text(rec['title'])}")
     for a, b, _ in near_duplicates:
         uf.union("doc:" + a["doc"], "doc:" + b["doc"])
     group_of = {rec["id"]: uf.find("doc:" + rec["doc"]) for rec in records}

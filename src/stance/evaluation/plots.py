@@ -72,3 +72,19 @@ def model_comparison(rows: list[dict], path: Path, split: str = "test") -> str:
     ax.set(xlabel=f"macro-F1 on {split} (95% bootstrap interval)", xlim=(0, 1), title=f"Models on the same {split} split")
     ax.invert_yaxis()
     return _save(fig, path)
+
+
+def flag_curve(curve: list[tuple[float, float, float]], chosen: float | None, path: Path, split: str = "test") -> str:
+    """Precision and recall of stance flags as the flag threshold moves; the checkpoint's own is marked."""
+    t = [c[0] for c in curve]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.plot(t, [c[1] for c in curve], label="precision of stance flags")
+    ax.plot(t, [c[2] for c in curve], label="recall of stance statements")
+    if chosen is not None:
+        ax.axvline(chosen, color="grey", linestyle="--", label=f"chosen on validation ({chosen:.2f})")
+    ax.set_xlabel("flag threshold (probability of the top stance)")
+    ax.set_ylabel("share")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Stance flags end to end ({split})")
+    ax.legend(fontsize=8, loc="lower left")
+    return _save(fig, path)

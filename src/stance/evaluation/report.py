@@ -15,15 +15,17 @@ from omegaconf import OmegaConf
 
 from ..calibration import apply_temperature
 from ..data import checkpoint_splits
-from ..inference import StanceClassifier
+from ..inference import StanceClassifier, decide
+from ..inputs import speaker_segment
+from ..training import score_split, subsample_none
 from . import plots
 from .baselines import REGISTRY
-from .metrics import calibration_before_after, classification_metrics, held_out_scores, reliability_bins, risk_coverage
+from .behaviour import markdown as behaviour_markdown
+from .behaviour import run_suite
+from .metrics import calibration_before_after, expected_calibration_error, reliability_bins, risk_coverage, stance_view
 
 log = logging.getLogger(__name__)
 
-TARGET_F1 = 0.80
-TARGET_OVER_TFIDF = 0.10
 
 
 def _command(cfg) -> str:
@@ -47,91 +49,98 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     data = checkpoint_splits(model_path, cfg.data_files, cfg.allow_data_mismatch)
     if list(data.labels) != labels:
         raise ValueError(f"{model_path}: checkpoint labels {labels} differ from its data config {data.labels}")
+    ckpt_cfg = OmegaConf.load(model_path / "config.yaml")
     split = cfg.split
-    train, val, test = data.dataset["train"], data.dataset["validation"], data.dataset[split]
+    train = subsample_none(data.dataset["train"], labels, ckpt_cfg.data.get("train_none_ratio"), cfg.seed)
+    val, test = data.dataset["validation"], data.dataset[split]
+    names = list(test["label_name"])
     y = np.asarray(test["label"])
     encoder = clf.meta.get("base_model", "packaged:all-MiniLM-L6-v2")
     resolved_run = model_path.resolve().parent.name
     out = Path(cfg.report_dir) if cfg.report_dir else Path(cfg.paths.reports_dir) / resolved_run
     out.mkdir(parents=True, exist_ok=True)
+    none_ds = data.others[split].filter(lambda r: r["label_name"] == "none")  # three-label checkpoints only
+    speakers = [speaker_segment(sp, sd) for sp, sd in zip(test["speaker"], test["side"])]
 
     # Fine-tuned model (its throughput measured the same way as the baselines').
     start = time.perf_counter()
-    logits, truncated = clf.logits(test["text"], batch_size=cfg.batch_size, contexts=test["context_before"])
+    logits, truncated = clf.logits(test["text"], batch_size=cfg.batch_size, contexts=test["context_before"], speakers=speakers)
     tput = len(y) / max(time.perf_counter() - start, 1e-9)
     probs_raw = apply_temperature(logits, 1.0)
     probs = apply_temperature(logits, clf.temperature)
-    rows = [{"name": "fine-tuned (this checkpoint)", "key": "finetuned", "probs": probs,
-             "train_seconds": ckpt_metrics.get("train_runtime_seconds"), "throughput": tput,
-             "description": f"{clf.meta.get('base_model', 'encoder')} fine-tuned, {model_path}"}]
+    none_probs = None
+    if len(none_ds):
+        nspk = [speaker_segment(sp, sd) for sp, sd in zip(none_ds["speaker"], none_ds["side"])]
+        none_probs = (none_ds, clf.predict_proba(none_ds["text"], cfg.batch_size, none_ds["context_before"], nspk))
+    rows = [{"name": "fine-tuned (this checkpoint)", "key": "finetuned", "probs": probs, "threshold": clf.abstain_threshold,
+             "none_probs": none_probs, "train_seconds": ckpt_metrics.get("train_runtime_seconds"), "throughput": tput,
+             "description": f"{clf.meta.get('base_model', 'encoder')} fine-tuned ({clf.input_format}), {model_path}"}]
     for name in cfg.baselines.enabled:
         if name not in REGISTRY:
             raise ValueError(f"unknown baseline {name!r}; known: {sorted(REGISTRY)}")
         print(f"baseline: {name} ...", file=sys.stderr)
         r = REGISTRY[name](train, val, test, len(labels), encoder_name=encoder, max_length=clf.max_length, iterations=cfg.baselines.setfit_iterations,
                            epochs=cfg.baselines.setfit_epochs, seed=cfg.seed)
-        rows.append({"name": r.name, "key": r.name, "probs": r.probs, "train_seconds": r.train_seconds,
-                     "throughput": r.throughput, "description": r.description, "skipped": r.skipped})
+        rows.append({"name": r.name, "key": r.name, "probs": r.probs, "threshold": None, "none_probs": None,
+                     "train_seconds": r.train_seconds, "throughput": r.throughput, "description": r.description,
+                     "skipped": r.skipped})
 
-    results = {}
+    results, by = {}, {}
+    groups = {"genre": test["genre"], "source": test["source"]}
     for r in rows:
         if r["probs"] is None:
             results[r["key"]] = {"name": r["name"], "skipped": r.get("skipped", "")}
             continue
-        m = held_out_scores(y, r["probs"], labels, cfg.baselines.bootstrap_samples, seed=cfg.seed)
-        m.update(name=r["name"], description=r["description"], train_seconds=r["train_seconds"], throughput=r["throughput"])
+        sc = score_split(names, r["probs"], labels, r["threshold"], seed=cfg.seed, groups=groups,
+                         none_probs=r["none_probs"], bootstrap_samples=cfg.baselines.bootstrap_samples)
+        m = sc["stance"]
+        m.update(name=r["name"], description=r["description"], train_seconds=r["train_seconds"], throughput=r["throughput"],
+                 end_to_end=sc["end_to_end"])
         results[r["key"]] = m
+        by[r["key"]] = sc["by"]
         r.update(macro_f1=m["macro_f1"], ci=m["macro_f1_ci95"])
 
     ft = results["finetuned"]
+    stance_y, stance_p = stance_view(names, probs, labels)
+    stance_raw = stance_view(names, probs_raw, labels)[1]
     cal = calibration_before_after(logits, y, clf.temperature, cfg.ece_bins)
 
-    # Abstention: the `none` items of the same split against the stance items kept.
-    none_ds = data.others[split].filter(lambda r: r["label_name"] == "none")
-    thr = clf.abstain_threshold if clf.abstain_threshold is not None else 0.0
-    conf_stance = probs.max(1)
-    if len(none_ds):
-        conf_none = apply_temperature(clf.logits(none_ds["text"], batch_size=cfg.batch_size, contexts=none_ds["context_before"])[0], clf.temperature).max(1)
-    else:
-        conf_none = np.zeros(0)
-    grid = np.linspace(1 / len(labels), 1, 101)
-    cov_curve = [(conf_stance >= t).mean() for t in grid]
-    abst_curve = [(conf_none < t).mean() if len(conf_none) else float("nan") for t in grid]
-    kept = conf_stance >= thr
-    abstention = {
-        "threshold": thr,
-        "stance_coverage": float(kept.mean()) if len(kept) else float("nan"),
-        "macro_f1_on_kept": classification_metrics(y[kept], probs.argmax(1)[kept], labels)["macro_f1"] if kept.any() else float("nan"),
-        "none_items": int(len(conf_none)),
-        "none_abstained": float((conf_none < thr).mean()) if len(conf_none) else float("nan"),
-    }
+    # Stance flags end to end, as a function of the flag threshold (the checkpoint's own is marked).
+    grid = np.linspace(0, 0.95, 39)
+    curve = []
+    for t in grid:
+        e = score_split(names, probs, labels, float(t), none_probs=none_probs, bootstrap_samples=0)["end_to_end"]
+        curve.append((float(t), e["flag_precision"], e["flag_recall"]))
 
-    # Breakdown by source.
-    by_source = {}
-    sources = np.asarray(test["source"])
-    for src in sorted(set(sources.tolist())):
-        m = sources == src
-        by_source[src] = classification_metrics(y[m], probs.argmax(1)[m], labels)
+    seed_items = [i for i, src in enumerate(test["source"]) if src == "seed-article"]
+    final = decide(probs, labels, clf.abstain_threshold)
+    seed_right = sum(1 for i in seed_items if (labels[final[i]] if final[i] >= 0 else "none") == names[i])
+    behaviour = run_suite(clf) if cfg.behaviour else {}
 
     figs = {
         "comparison": plots.model_comparison(rows, out / "models.png", split),
-        "confusion": plots.confusion(ft["confusion_matrix"], labels, out / "confusion_matrix.png", f"Fine-tuned, {split}"),
+        "confusion": plots.confusion(ft["end_to_end"]["confusion_matrix"], ["reassure", "threaten", "dismiss", "none"],
+                                     out / "confusion_matrix.png", f"Fine-tuned, end to end, {split}"),
         "reliability": plots.reliability(reliability_bins(probs_raw, y, cfg.ece_bins), reliability_bins(probs, y, cfg.ece_bins),
                                          out / "reliability.png", split),
-        "risk": plots.risk_coverage({r["name"]: risk_coverage(r["probs"], y) for r in rows if r["probs"] is not None},
-                                    out / "risk_coverage.png", split),
-        "abstention": plots.abstention(grid, cov_curve, abst_curve, thr, out / "abstention.png", split),
+        "risk": plots.risk_coverage({r["name"]: risk_coverage(stance_view(names, r["probs"], labels)[1], stance_y)
+                                     for r in rows if r["probs"] is not None}, out / "risk_coverage.png", split),
+        "flags": plots.flag_curve(curve, clf.abstain_threshold, out / "stance_flags.png", split),
     }
 
-    targets = _targets(results)
+    targets = _targets(results, by, seed_right, len(seed_items), behaviour)
     summary = {
         "checkpoint": str(model_path), "checkpoint_resolved": str(model_path.resolve()), "data_hash": data.data_hash,
-        "base_model": clf.meta.get("base_model"),
-        "split": split, "n": int(len(y)), "labels": labels, "command": _command(cfg),
+        "base_model": clf.meta.get("base_model"), "input_format": clf.input_format,
+        "split": split, "n": int(len(y)), "n_stance": int(len(stance_y)), "labels": labels, "command": _command(cfg),
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "models": {k: {kk: vv for kk, vv in v.items()} for k, v in results.items()},
-        "calibration": {"temperature": clf.temperature, **cal},
-        "abstention": abstention, "by_source": by_source, "targets": targets,
+        "models": results, "by": by,
+        "calibration": {"temperature": clf.temperature, **cal,
+                        "stance_view_ece": {"before": expected_calibration_error(stance_raw, stance_y, cfg.ece_bins),
+                                            "after": expected_calibration_error(stance_p, stance_y, cfg.ece_bins)}},
+        "flag_threshold": clf.abstain_threshold, "flag_curve": curve,
+        "seed_article": {"right": seed_right, "n": len(seed_items)},
+        "behaviour": behaviour, "targets": targets,
         "truncated_items": int(truncated.sum()), "ece_bins": cfg.ece_bins,
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -142,15 +151,38 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     return out / "report.md"
 
 
-def _targets(results: dict) -> list[dict]:
-    ft = results["finetuned"]["macro_f1"]
-    out = [{"target": f"fine-tuned macro-F1 >= {TARGET_F1:.2f}", "value": ft, "met": ft >= TARGET_F1}]
+TARGETS = {"stance_macro_f1": 0.86, "over_tfidf": 0.10, "reassure_f1": 0.80, "reported_news_f1": 0.80,
+           "seed_right": 11, "flag_precision": 0.80, "flag_recall": 0.75, "e2e_macro_f1": 0.75}
+
+
+def _targets(results: dict, by: dict, seed_right: int, seed_n: int, behaviour: dict) -> list[dict]:
+    ft = results["finetuned"]
+    f1, e2e = ft["macro_f1"], ft["end_to_end"]
+    out = [{"target": f"stance macro-F1 >= {TARGETS['stance_macro_f1']:.2f}", "value": f1, "met": f1 >= TARGETS["stance_macro_f1"]}]
     if "macro_f1" in results.get("tfidf_lr", {}):
-        tf = results["tfidf_lr"]["macro_f1"]
-        out.append({"target": f"fine-tuned >= TF-IDF + {TARGET_OVER_TFIDF:.2f}", "value": ft - tf, "met": ft - tf >= TARGET_OVER_TFIDF})
+        d = f1 - results["tfidf_lr"]["macro_f1"]
+        out.append({"target": f"stance macro-F1 >= TF-IDF + {TARGETS['over_tfidf']:.2f}", "value": d, "met": d >= TARGETS["over_tfidf"]})
     if "macro_f1" in results.get("setfit", {}):
-        sf = results["setfit"]["macro_f1"]
-        out.append({"target": "fine-tuned >= SetFit (same encoder)", "value": ft - sf, "met": ft >= sf})
+        d = f1 - results["setfit"]["macro_f1"]
+        out.append({"target": "stance macro-F1 >= SetFit (same encoder)", "value": d, "met": d >= 0})
+    r = ft["per_class"]["reassure"]["f1"]
+    out.append({"target": f"reassure F1 >= {TARGETS['reassure_f1']:.2f}", "value": r, "met": r >= TARGETS["reassure_f1"]})
+    for g in ("reported", "news"):
+        v = by["finetuned"]["genre"].get(g, {}).get("stance_macro_f1")
+        if v is not None:
+            out.append({"target": f"{g} genre stance macro-F1 >= {TARGETS['reported_news_f1']:.2f}", "value": v,
+                        "met": v >= TARGETS["reported_news_f1"]})
+    if seed_n:
+        out.append({"target": f"seed article >= {TARGETS['seed_right']} of {seed_n} right end to end", "value": seed_right,
+                    "met": seed_right >= TARGETS["seed_right"], "integer": True})
+    out.append({"target": f"stance flags: precision >= {TARGETS['flag_precision']:.2f}", "value": e2e["flag_precision"],
+                "met": e2e["flag_precision"] >= TARGETS["flag_precision"]})
+    out.append({"target": f"stance flags: recall >= {TARGETS['flag_recall']:.2f}", "value": e2e["flag_recall"],
+                "met": e2e["flag_recall"] >= TARGETS["flag_recall"]})
+    out.append({"target": f"end-to-end four-way macro-F1 >= {TARGETS['e2e_macro_f1']:.2f}", "value": e2e["macro_f1"],
+                "met": e2e["macro_f1"] >= TARGETS["e2e_macro_f1"]})
+    for name, b in behaviour.items():
+        out.append({"target": f"behaviour: {name} failure rate <= {b['target']:.0%}", "value": b["failure_rate"], "met": b["met"]})
     return out
 
 
@@ -158,58 +190,79 @@ def _fmt(x, spec=".3f"):
     return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
 
 
+def _ci(v) -> str:
+    return f"{v[0]:.3f}-{v[1]:.3f}" if v and all(np.isfinite(v)) else "-"
+
+
 def _markdown(s: dict, figs: dict, data, out: Path) -> str:
-    labels = s["labels"]
     lines = [
         f"# Evaluation report: {Path(s['checkpoint_resolved']).parent.name}", "",
-        f"- checkpoint: `{s['checkpoint']}` (`{s['checkpoint_resolved']}`)",
-        f"- data: hash `{s['data_hash']}`, split `{s['split']}` ({s['n']} statements labelled {', '.join(labels)})",
+        f"- checkpoint: `{s['checkpoint']}` (`{s['checkpoint_resolved']}`), input `{s['input_format']}`",
+        f"- data: hash `{s['data_hash']}`, split `{s['split']}`: {s['n']} statements, {s['n_stance']} with a stance",
         f"- reproduce: `{s['command']}`",
         f"- date: {s['date']}", "",
         f"## Models on the same {s['split']} split", "",
-        "| model | macro-F1 | 95% CI (bootstrap) | accuracy | training time (s) | throughput (statements/s) |",
-        "|---|---|---|---|---|---|",
+        "**Stance** is the three-way task on the statements whose gold label is a stance (each model's best stance); "
+        "**end to end** is every statement, stance and none mixed, as over whole articles: four-way macro-F1, and "
+        "precision/recall of stance flags (a flag is right when its stance is right). The fine-tuned model flags a "
+        "stance by its validation-chosen threshold; baselines by their top label.", "",
+        "| model | stance macro-F1 | 95% CI | end-to-end macro-F1 | 95% CI | flag precision | flag recall | training time (s) | statements/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    best = max(v.get("macro_f1", -1) for v in s["models"].values())
     for m in s["models"].values():
-        if m.get("skipped") is not None and "macro_f1" not in m:
-            lines.append(f"| {m['name']} | skipped: {m['skipped']} | | | | |")
+        if "macro_f1" not in m:
+            lines.append(f"| {m['name']} | skipped: {m.get('skipped', '')} | | | | | | | |")
             continue
-        best = m["macro_f1"] == max(v.get("macro_f1", -1) for v in s["models"].values())
-        f1 = f"**{m['macro_f1']:.3f}**" if best else f"{m['macro_f1']:.3f}"
-        lines.append(f"| {m['name']} | {f1} | {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f} | {m['accuracy']:.3f} | "
-                     f"{_fmt(m['train_seconds'], '.1f')} | {_fmt(m['throughput'], '.0f')} |")
+        f1 = f"**{m['macro_f1']:.3f}**" if m["macro_f1"] == best else f"{m['macro_f1']:.3f}"
+        e = m["end_to_end"]
+        lines.append(f"| {m['name']} | {f1} | {_ci(m['macro_f1_ci95'])} | {e['macro_f1']:.3f} | {_ci(e['macro_f1_ci95'])} | "
+                     f"{_fmt(e['flag_precision'])} | {_fmt(e['flag_recall'])} | {_fmt(m['train_seconds'], '.1f')} | "
+                     f"{_fmt(m['throughput'], '.0f')} |")
     lines += ["", "Baselines: " + "; ".join(f"**{m['name']}**: {m.get('description', '')}" for k, m in s["models"].items()
                                             if k != "finetuned" and "macro_f1" in m) + ".",
               "Training time of the fine-tuned model is read from its checkpoint; throughput is measured here, on this machine, in this run.",
               "", f"![models]({figs['comparison']})", "", "## Targets", ""]
     for t in s["targets"]:
-        lines.append(f"- {'met' if t['met'] else '**missed**'}: {t['target']} (value {t['value']:+.3f})")
+        v = f"{t['value']}" if t.get("integer") else f"{t['value']:+.3f}" if "TF-IDF" in t["target"] or "SetFit" in t["target"] else _fmt(t["value"])
+        lines.append(f"- {'met' if t['met'] else '**missed**'}: {t['target']} (value {v})")
     ft = s["models"]["finetuned"]
-    lines += ["", "## Fine-tuned model per class", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    lines += ["", "## Fine-tuned model per class (stance task)", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for lab, v in ft["per_class"].items():
         lines.append(f"| {lab} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
-    lines += ["", "Confusion matrix (rows: true, columns: predicted):", "",
-              "| true \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-    for lab, row in zip(labels, ft["confusion_matrix"]):
+    e2e_labels = ["reassure", "threaten", "dismiss", "none"]
+    lines += ["", "End to end (rows: true, columns: predicted, `none` included):", "",
+              "| true \\ predicted | " + " | ".join(e2e_labels) + " |", "|---" * (len(e2e_labels) + 1) + "|"]
+    for lab, row in zip(e2e_labels, ft["end_to_end"]["confusion_matrix"]):
         lines.append(f"| {lab} | " + " | ".join(str(x) for x in row) + " |")
+    lines += ["", f"![confusion matrix]({figs['confusion']})", ""]
+    for key, title in (("genre", "By genre"), ("source", "By source")):
+        lines += [f"## {title}", "", "Fine-tuned model; 95% bootstrap intervals; TF-IDF's stance macro-F1 beside it for scale.", "",
+                  f"| {key} | statements | with a stance | stance macro-F1 | 95% CI | end-to-end macro-F1 | 95% CI | flag precision | flag recall | TF-IDF stance macro-F1 |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        tf = s["by"].get("tfidf_lr", {}).get(key, {})
+        for g, r in s["by"]["finetuned"][key].items():
+            lines.append(f"| {g} | {r['n_statements']} | {r.get('n_stance', 0)} | {_fmt(r.get('stance_macro_f1'))} | "
+                         f"{_ci(r.get('stance_macro_f1_ci95'))} | {_fmt(r['e2e_macro_f1'])} | {_ci(r['e2e_macro_f1_ci95'])} | "
+                         f"{_fmt(r['flag_precision'])} | {_fmt(r['flag_recall'])} | {_fmt(tf.get(g, {}).get('stance_macro_f1'))} |")
+        lines.append("")
+    sa = s["seed_article"]
+    if sa["n"]:
+        lines += [f"Seed article: {sa['right']} of {sa['n']} statements right end to end.", ""]
     c = s["calibration"]
-    lines += ["", f"![confusion matrix]({figs['confusion']})", "",
-              "## Calibration", "",
-              f"Temperature {c['temperature']:.3f}, fitted on validation. On {s['split']}:", "",
-              f"| | ECE ({s['ece_bins']} bins) | NLL | Brier |", "|---|---|---|---|",
-              f"| before (T=1) | {c['before']['ece']:.3f} | {c['before']['nll']:.3f} | {c['before']['brier']:.3f} |",
-              f"| after | {c['after']['ece']:.3f} | {c['after']['nll']:.3f} | {c['after']['brier']:.3f} |",
-              "", f"![reliability]({figs['reliability']})", "", f"![risk-coverage]({figs['risk']})", ""]
-    a = s["abstention"]
-    lines += ["## Abstention", "",
-              f"Threshold {a['threshold']:.3f} (chosen on validation to keep its target coverage of stance statements). "
-              f"On {s['split']} it keeps {a['stance_coverage']:.1%} of stance statements (macro-F1 on those kept "
-              f"{_fmt(a['macro_f1_on_kept'])}) and abstains on {_fmt(a['none_abstained'], '.1%')} of the "
-              f"{a['none_items']} statements labelled `none` (no stance), which the model was never trained on.", "",
-              f"![abstention]({figs['abstention']})", "",
-              "## By source", "", "| source | n | macro-F1 | accuracy |", "|---|---|---|---|"]
-    for src, m in s["by_source"].items():
-        lines.append(f"| {src} | {m['n']} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} |")
+    lines += ["## Calibration", "",
+              f"Temperature {c['temperature']:.3f}, fitted on validation. On {s['split']} (all labels of the checkpoint):", "",
+              f"| | ECE ({s['ece_bins']} bins) | NLL | Brier | ECE, stance view |", "|---|---|---|---|---|",
+              f"| before (T=1) | {c['before']['ece']:.3f} | {c['before']['nll']:.3f} | {c['before']['brier']:.3f} | {c['stance_view_ece']['before']:.3f} |",
+              f"| after | {c['after']['ece']:.3f} | {c['after']['nll']:.3f} | {c['after']['brier']:.3f} | {c['stance_view_ece']['after']:.3f} |",
+              "", f"![reliability]({figs['reliability']})", "", f"![risk-coverage]({figs['risk']})", "",
+              "## Stance flags", "",
+              f"A stance is flagged when it is the top label and its probability reaches the threshold "
+              f"({_fmt(s['flag_threshold'])}, chosen on validation to maximise end-to-end macro-F1); otherwise the answer is "
+              "`none`. Precision and recall of flags on this split as the threshold moves:", "",
+              f"![stance flags]({figs['flags']})", ""]
+    if s["behaviour"]:
+        lines += [behaviour_markdown(s["behaviour"]), ""]
     sweep = Path(out).parent / "sweep" / "summary.json"
     sw = json.loads(sweep.read_text()) if sweep.is_file() else None
     if sw and (sw.get("base_model"), sw.get("data_hash")) != (s["base_model"], s["data_hash"]):

@@ -18,6 +18,10 @@ def collect(sweep_dir: Path) -> list[dict]:
         flat = {"test macro-F1": t["macro_f1"], "test accuracy": t["accuracy"]}
         flat.update({f"test F1 {lab}": v["f1"] for lab, v in t["per_class"].items()})
         flat["test ECE after calibration"] = t["calibration_after"]["ece"]
+        if "test_end_to_end" in m:
+            e = m["test_end_to_end"]
+            flat.update({"end-to-end macro-F1": e["macro_f1"], "flag precision": e["flag_precision"],
+                         "flag recall": e["flag_recall"]})
         flat["best validation macro-F1"] = m["best_validation_macro_f1"]
         flat["training time (s)"] = m["train_runtime_seconds"]
         runs.append({"run": metrics_file.parents[1].name, "metrics": flat})
@@ -42,11 +46,12 @@ def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict
 
     from ..data import checkpoint_splits
     from ..inference import StanceClassifier
-    from .metrics import held_out_scores
+    from ..inputs import speaker_segment
+    from .metrics import stance_scores
 
     data = checkpoint_splits(model_dirs[0])
     test = data.dataset["test"]
-    y = np.asarray(test["label"])
+    speakers = [speaker_segment(sp, sd) for sp, sd in zip(test["speaker"], test["side"])]
     data_cfg = OmegaConf.load(model_dirs[0] / "config.yaml").data
     probs = []
     for d in model_dirs:
@@ -54,9 +59,10 @@ def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict
         same_split = OmegaConf.load(d / "config.yaml").data == data_cfg
         if clf.meta.get("data_hash") != data.data_hash or clf.labels != list(data.labels) or not same_split:
             raise ValueError(f"{d}: trained on other data, labels or split settings than {model_dirs[0]}; cannot average them")
-        probs.append(np.asarray(clf.predict_proba(list(test["text"]), contexts=list(test["context_before"]))))
-    m = held_out_scores(y, np.mean(probs, axis=0), list(data.labels), bootstrap_samples)
-    return {"n_models": len(model_dirs), "n_test": int(len(y)), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"],
+        probs.append(np.asarray(clf.predict_proba(list(test["text"]), contexts=list(test["context_before"]),
+                                                  speakers=speakers)))
+    m = stance_scores(test["label_name"], np.mean(probs, axis=0), list(data.labels), bootstrap_samples)
+    return {"n_models": len(model_dirs), "n_test": int(m["n"]), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"],
             "macro_f1_ci95": m["macro_f1_ci95"], "per_class_f1": {lab: v["f1"] for lab, v in m["per_class"].items()}}
 
 
