@@ -10,11 +10,11 @@ MODEL ?= outputs/latest
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train eval sweep test bench validate predict fetch-mpnet notebooks clean
+.PHONY: help install train eval sweep test bench bench-serve serve validate predict fetch-mpnet notebooks clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
-	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict/bench); ARGS='...' extra arguments:"
+	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict/bench/serve); ARGS='...' extra arguments:"
 	@echo "  Hydra overrides for train/eval/validate/sweep (key=value), flags and inputs for predict/bench."
 
 $(STAMP): pyproject.toml
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@# torch pinned first: the package declares torch>=2.4, and an unpinned install would pull the newest
 	@# (multi-GB CUDA) build; the pin is what this project is tested with (a CPU wheel on the dev machines).
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,setfit]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,setfit,serve]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project (done automatically by the other targets)
@@ -49,6 +49,12 @@ predict: $(STAMP) ## Predict stances: make predict ARGS='path/to/article.txt'
 
 bench: $(STAMP) ## Inference speed and memory benchmark of MODEL against transformers.pipeline
 	$(BIN)/python -m stance.bench --model "$(MODEL)" $(ARGS)
+
+serve: $(STAMP) ## HTTP API and web page for MODEL on http://127.0.0.1:8000 (ARGS='--port 9000 --host ...')
+	$(BIN)/stance serve --model "$(MODEL)" $(ARGS)
+
+bench-serve: $(STAMP) ## Load test of stance serve (16 clients, 60 s) against offline batched throughput, reports/bench/serve.md
+	$(BIN)/python -m stance.bench_serve --model "$(MODEL)" $(ARGS)
 
 test: $(STAMP) ## Run the test suite (offline, a few minutes on 2 cores)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q $(ARGS)

@@ -1,4 +1,4 @@
-"""The ``stance`` command: train, eval, predict, extract, data validate, aggregate, encoders.
+"""The ``stance`` command: train, eval, predict, serve, extract, data validate, aggregate, encoders.
 
 ``train`` and ``eval`` are Hydra applications (every ``key=value`` override, ``--multirun``,
 ``--cfg job`` work); the other commands take ordinary flags.
@@ -14,6 +14,7 @@ commands:
   train [overrides]              fine-tune and evaluate (Hydra: e.g. trainer.learning_rate=3e-5, --multirun seed=1,2,3)
   eval --model PATH [overrides]  full report: baselines, calibration, abstention, plots (reports/<run>/)
   predict --model PATH ...       classify texts, quote files (--input) or whole articles (paths, globs, -)
+  serve --model PATH             HTTP API and web page (--host 127.0.0.1 --port 8000); docs at /docs
   extract FILE...                find quoted and reported statements with their speakers (JSONL)
   data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
   check MODEL [--output DIR]     behavioural tests (CheckList-style): failure rates per capability
@@ -159,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         from .predict import predict_command
 
         return predict_command(rest)
+    if cmd == "serve":
+        from .serve import serve_command
+
+        return serve_command(rest)
     if cmd == "extract":
         return _extract_command(rest)
     if cmd == "data":
