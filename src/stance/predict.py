@@ -274,7 +274,8 @@ def predict_command(argv: list[str]) -> int:
         def flush_chunk() -> None:
             nonlocal n, abstained, truncated
             for item, pred in zip(chunk, clf.predict([c.text for c in chunk], batch_size=args.batch_size,
-                                                          contexts=[c.context for c in chunk])):
+                                                          contexts=[c.context for c in chunk],
+                                                          speakers=[c.speaker for c in chunk])):
                 writer.write(item, pred)
                 n += 1
                 abstained += pred.abstained
