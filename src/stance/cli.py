@@ -1,4 +1,4 @@
-"""The ``stance`` command: train, eval, predict, extract, data validate, aggregate, encoders.
+"""The ``stance`` command: train, eval, predict, batch, summarize, extract, data validate, aggregate, encoders.
 
 ``train`` and ``eval`` are Hydra applications (every ``key=value`` override, ``--multirun``,
 ``--cfg job`` work); the other commands take ordinary flags.
@@ -14,6 +14,8 @@ commands:
   train [overrides]              fine-tune and evaluate (Hydra: e.g. trainer.learning_rate=3e-5, --multirun seed=1,2,3)
   eval --model PATH [overrides]  full report: baselines, calibration, abstention, plots (reports/<run>/)
   predict --model PATH ...       classify texts, quote files (--input) or whole articles (paths, globs, -)
+  batch --model PATH -o DIR IN... every statement of a corpus on Ray (resumable Parquet output; needs .[ray])
+  summarize PREDICTIONS          report with figures from `stance batch` / `stance predict` output
   extract FILE...                find quoted and reported statements with their speakers (JSONL)
   data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
   aggregate [DIR]                mean and std of a multirun sweep's metrics (default: the newest sweep)
@@ -158,6 +160,19 @@ def main(argv: list[str] | None = None) -> int:
         from .predict import predict_command
 
         return predict_command(rest)
+    if cmd == "batch":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            print("error: stance batch needs Ray: pip install -e '.[ray]'", file=sys.stderr)
+            return 2
+        from .batch import batch_command
+
+        return batch_command(rest)
+    if cmd == "summarize":
+        from .summarize import summarize_command
+
+        return summarize_command(rest)
     if cmd == "extract":
         return _extract_command(rest)
     if cmd == "data":
