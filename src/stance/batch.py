@@ -484,6 +484,7 @@ class BatchResult:
     inputs: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    first_part_seconds: float | None = None  # when the first part was written (startup: workers, model loading)
 
 
 def run_batch(cfg, *, echo=print) -> BatchResult:
@@ -554,7 +555,7 @@ def run_batch(cfg, *, echo=print) -> BatchResult:
         ds = ray.data.from_items([{"task": c.to_json(), "text_field": cfg.text_field} for c in todo],
                                  override_num_blocks=len(todo))
         ds = ds.map_batches(_extract_batch, batch_size=1, batch_format="pandas", num_cpus=w.extract_num_cpus,
-                            compute=TaskPoolStrategy(size=max(1, min(w.concurrency, len(todo)))))
+                            compute=TaskPoolStrategy(size=max(1, min(w.extract_concurrency or 2 * w.concurrency, len(todo)))))
         ds = ds.map_batches(Classifier, batch_size=w.batch_size, batch_format="pandas",
                             compute=ActorPoolStrategy(size=max(1, min(w.concurrency, len(todo)))), num_cpus=w.num_cpus, num_gpus=w.num_gpus or None,
                             fn_constructor_kwargs={"model_path": str(Path(cfg.model_path).resolve()), "device": w.device,
@@ -597,6 +598,8 @@ def run_batch(cfg, *, echo=print) -> BatchResult:
                 manifest.done(chunk.path, key, n, acc["problems"])
                 result.statements += n
                 result.chunks_done += 1
+                if result.first_part_seconds is None:
+                    result.first_part_seconds = time.perf_counter() - t0
                 del pending[key]
                 bar.update(1)
                 bar.set_postfix(statements=result.statements, refresh=False)

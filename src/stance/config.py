@@ -142,6 +142,7 @@ class WorkersConfig:
     num_threads: int = 0  # torch threads per actor; 0: the actor's num_cpus (at least 1)
     device: Optional[str] = None  # None: cuda when the actor has a GPU, else cpu
     extract_num_cpus: float = 0.0  # Ray CPUs per extraction task (0: light regex work beside the actors)
+    extract_concurrency: Optional[int] = None  # extraction tasks in flight; None: 2 per actor
 
 
 @dataclass
