@@ -10,7 +10,7 @@ MODEL ?= outputs/latest
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train eval sweep test bench bench-serve serve validate predict fetch-mpnet notebooks clean
+.PHONY: help install train eval sweep test bench bench-serve bench-batch serve batch summarize check validate predict fetch-mpnet notebooks clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@# torch pinned first: the package declares torch>=2.4, and an unpinned install would pull the newest
 	@# (multi-GB CUDA) build; the pin is what this project is tested with (a CPU wheel on the dev machines).
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,setfit,serve]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,setfit,serve,ray]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project (done automatically by the other targets)
@@ -55,6 +55,15 @@ serve: $(STAMP) ## HTTP API and web page for MODEL on http://127.0.0.1:8000 (ARG
 
 bench-serve: $(STAMP) ## Load test of stance serve (16 clients, 60 s) against offline batched throughput, reports/bench/serve.md
 	$(BIN)/python -m stance.bench_serve --model "$(MODEL)" $(ARGS)
+
+batch: $(STAMP) ## Classify a corpus on Ray: make batch ARGS='corpus/ -o preds/' (rerun to continue)
+	$(BIN)/stance batch --model "$(MODEL)" $(ARGS)
+
+summarize: $(STAMP) ## Report with figures from batch/predict output: make summarize ARGS='preds/'
+	$(BIN)/stance summarize $(ARGS)
+
+bench-batch: $(STAMP) ## statements/s of stance batch with 1 and 2 local Ray workers vs stance predict, reports/bench-batch/
+	$(BIN)/python -m stance.batch_bench --model "$(MODEL)" $(ARGS)
 
 test: $(STAMP) ## Run the test suite (offline, a few minutes on 2 cores)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q $(ARGS)

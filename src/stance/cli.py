@@ -1,4 +1,5 @@
-"""The ``stance`` command: train, eval, predict, serve, extract, data validate, aggregate, encoders.
+"""The ``stance`` command: train, eval, predict, serve, batch, summarize, check, extract, data validate,
+aggregate, encoders.
 
 ``train`` and ``eval`` are Hydra applications (every ``key=value`` override, ``--multirun``,
 ``--cfg job`` work); the other commands take ordinary flags.
@@ -15,6 +16,8 @@ commands:
   eval --model PATH [overrides]  full report: baselines, calibration, abstention, plots (reports/<run>/)
   predict --model PATH ...       classify texts, quote files (--input) or whole articles (paths, globs, -)
   serve --model PATH             HTTP API and web page (--host 127.0.0.1 --port 8000); docs at /docs
+  batch --model PATH -o DIR IN... every statement of a corpus on Ray (resumable Parquet output; needs .[ray])
+  summarize PREDICTIONS          report with figures from `stance batch` / `stance predict` output
   extract FILE...                find quoted and reported statements with their speakers (JSONL)
   data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
   check MODEL [--output DIR]     behavioural tests (CheckList-style): failure rates per capability
@@ -164,6 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         from .serve import serve_command
 
         return serve_command(rest)
+    if cmd == "batch":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            print("error: stance batch needs Ray: pip install -e '.[ray]'", file=sys.stderr)
+            return 2
+        from .batch import batch_command
+
+        return batch_command(rest)
+    if cmd == "summarize":
+        from .summarize import summarize_command
+
+        return summarize_command(rest)
     if cmd == "extract":
         return _extract_command(rest)
     if cmd == "data":

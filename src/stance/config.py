@@ -131,15 +131,59 @@ class PredictConfig:
     num_threads: int = 0  # 0: all cores
 
 
+@dataclass
+class WorkersConfig:
+    """The classifier actors of `stance batch` (configs/workers/: cpu, gpu). Each actor loads the
+    checkpoint once and classifies ``batch_size`` statements per call."""
+
+    concurrency: int = 2  # number of classifier actors (one model copy each)
+    num_cpus: float = 1.0  # Ray CPUs reserved per actor
+    num_gpus: float = 0.0  # Ray GPUs per actor (1 on a GPU cluster)
+    batch_size: int = 256  # statements handed to an actor per call
+    predict_batch_size: int = 32  # statements per forward pass inside an actor
+    num_threads: int = 0  # torch threads per actor; 0: the actor's num_cpus (at least 1)
+    device: Optional[str] = None  # None: cuda when the actor has a GPU, else cpu
+    extract_num_cpus: float = 0.0  # Ray CPUs per extraction task (0: light regex work beside the actors)
+    extract_concurrency: Optional[int] = None  # extraction tasks in flight; None: 2 per actor
+
+
+@dataclass
+class RayConfig:
+    address: Optional[str] = None  # None: $RAY_ADDRESS when set, else a local Ray on this machine
+    num_cpus: Optional[int] = None  # local Ray only: None = every core of this machine
+    object_store_memory: Optional[int] = None  # local Ray only, bytes (None: Ray's default)
+    ship_code: bool = False  # send this package to the cluster's workers (runtime_env py_modules)
+    progress_bars: bool = True  # Ray Data's per-operator progress bars (ours is always shown on a terminal)
+
+
+@dataclass
+class BatchConfig:
+    """`stance batch`: classify every statement of a corpus on Ray Data (configs/batch.yaml)."""
+
+    task_name: str = "batch"
+    model_path: str = MISSING
+    output_dir: str = MISSING
+    inputs: list[str] = field(default_factory=list)  # folders, globs or files: .jsonl, .parquet, .txt/.md
+    input_kind: str = "auto"  # auto (a `speaker` field means statements) | articles | statements
+    text_field: str = "text"
+    rows_per_chunk: int = 1000  # input rows per extraction task and per resumable output part
+    abstain_threshold: Optional[float] = None  # None: the checkpoint's own
+    fingerprint: str = "stat"  # how an input is recognised as done: stat (size + mtime) | sha256 (content)
+    overwrite: bool = False  # start the output folder over (its parts and manifest are removed)
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+
+
 def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
     cs.store(name="predict_schema", node=PredictConfig)
+    cs.store(name="batch_schema", node=BatchConfig)
 
 
 def compose(config_name: str, overrides: list[str] | None = None):
-    """The composed config ``config_name`` (train, eval, predict) with Hydra overrides, outside a Hydra app."""
+    """The composed config ``config_name`` (train, eval, predict, batch) with Hydra overrides, outside a Hydra app."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
