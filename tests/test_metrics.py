@@ -46,3 +46,35 @@ def test_threshold_keeps_the_target_coverage():
     probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.55, 0.45], [0.8, 0.2], [0.7, 0.3]])
     t = choose_threshold(probs, 0.6)
     assert ((probs.max(1) >= t).mean()) == 0.6
+
+
+def test_end_to_end_scores_count_flags_and_their_precision():
+    from stance.evaluation.metrics import end_to_end_scores
+
+    gold = ["reassure", "none", "none", "threaten", "dismiss", "none"]
+    pred = ["reassure", "threaten", "none", "dismiss", "none", "none"]
+    m = end_to_end_scores(gold, pred, bootstrap_samples=50)
+    assert m["n"] == 6 and m["flags"] == 3
+    assert m["flag_precision"] == 1 / 3  # reassure right; threaten on a none and dismiss on a threat wrong
+    assert m["flag_recall"] == 1 / 3  # one of the three stance statements found with its stance
+    assert sum(map(sum, m["confusion_matrix"])) == 6 and 0 <= m["macro_f1_ci95"][0] <= m["macro_f1"]
+
+
+def test_decide_turns_weak_stances_into_none_and_keeps_three_label_models_apart():
+    from stance.inference import decide
+
+    labels = ["reassure", "threaten", "dismiss", "none"]
+    p = np.array([[0.5, 0.2, 0.1, 0.2], [0.3, 0.1, 0.1, 0.5], [0.34, 0.33, 0.0, 0.33]])
+    assert decide(p, labels, 0.4).tolist() == [0, 3, 3]
+    assert decide(p, labels, None).tolist() == [0, 3, 0]
+    three = np.array([[0.6, 0.3, 0.1], [0.4, 0.35, 0.25]])
+    assert decide(three, labels[:3], 0.5).tolist() == [0, -1]  # -1: none, which a three-label model has no column for
+
+
+def test_stance_view_reads_the_best_stance_on_gold_stance_statements():
+    from stance.evaluation.metrics import stance_scores
+
+    labels = ["reassure", "threaten", "dismiss", "none"]
+    probs = np.array([[0.3, 0.1, 0.1, 0.5], [0.1, 0.2, 0.1, 0.6], [0.2, 0.2, 0.5, 0.1]])
+    m = stance_scores(["reassure", "none", "dismiss"], probs, labels, bootstrap_samples=10)
+    assert m["n"] == 2 and m["accuracy"] == 1.0  # the none row is left out; `none` never wins the stance view

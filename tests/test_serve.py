@@ -71,12 +71,14 @@ def test_articles_return_statements_with_offsets_speakers_and_stances(client, cl
     assert body["title"] == "Russia rejects Trump call"
     assert len(body["statements"]) == len(found) >= 10
     assert sum(body["counts"].values()) == len(found)
-    offline = clf.predict([s.text for s in found], speakers=[s.speaker for s in found])
+    offline = clf.predict([s.text for s in found], speakers=[s.speaker_segment for s in found])
     for got, st, want in zip(body["statements"], found, offline):
         assert (got["text"], got["speaker"], got["kind"], got["start"], got["end"]) == (st.text, st.speaker, st.kind, st.start, st.end)
         assert ARTICLE[got["start"]:got["end"]].startswith(got["text"][:20])
         assert got["label"] == want.label and got["score"] == pytest.approx(want.score, abs=1e-5)
     assert {"Dmitry Peskov", "Maria Zakharova", "Patrick Shanahan"} <= {s["speaker"] for s in body["statements"]}
+    roles = {s["speaker"]: s["role"] for s in body["statements"]}
+    assert roles["Maria Zakharova"] == "Russian foreign ministry spokeswoman" and roles["Dmitry Peskov"] == "Kremlin spokesman"
 
 
 def test_articles_without_statements_and_empty_articles(client):

@@ -26,13 +26,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .inputs import speaker_segment
 from typing import Any, Iterator
 
 MANIFEST = "_manifest.json"
 MANIFEST_VERSION = 1
 ARTICLE_SUFFIXES = (".txt", ".md")
 TABLE_SUFFIXES = (".jsonl", ".parquet")
-STR_COLS = ["input", "id", "title", "date", "source", "url", "text", "speaker", "kind", "context"]
+STR_COLS = ["input", "id", "title", "date", "source", "url", "text", "speaker", "role", "kind", "context"]
 INT_COLS = ["line", "statement_index", "start", "end"]
 
 
@@ -247,7 +249,7 @@ def extract_chunk(chunk: Chunk, text_field: str) -> tuple[list[dict], list[str]]
                 "url": _s(rec.get("url"))}
         if chunk.kind == "statements":
             rows.append({**base, "statement_index": 0, "text": text.strip(), "speaker": _s(rec.get("speaker")),
-                         "kind": _s(rec.get("kind")), "start": -1, "end": -1, "context": _s(rec.get("context_before"))})
+                         "role": _s(rec.get("role") or rec.get("side")), "kind": _s(rec.get("kind")), "start": -1, "end": -1, "context": _s(rec.get("context_before"))})
             continue
         try:
             statements = extract_statements(text, chunk.path if chunk.fmt == "text" else base["id"])
@@ -258,8 +260,8 @@ def extract_chunk(chunk: Chunk, text_field: str) -> tuple[list[dict], list[str]]
             problems.append(f"{where(i)}: no statements found")
         previous: dict[str, str] = {}  # speaker -> their previous statement in this article (as stance predict)
         for k, st in enumerate(statements):
-            rows.append({**base, "statement_index": k, "text": st.text, "speaker": st.speaker, "kind": st.kind,
-                         "start": st.start, "end": st.end, "context": previous.get(st.speaker, "")})
+            rows.append({**base, "statement_index": k, "text": st.text, "speaker": st.speaker, "role": st.role,
+                         "kind": st.kind, "start": st.start, "end": st.end, "context": previous.get(st.speaker, "")})
             previous[st.speaker] = st.text
     return rows, problems
 
@@ -305,8 +307,9 @@ class Classifier:
         df = df.copy()
         todo = ~df["marker"].to_numpy()
         sub = df[todo]
+        speakers = [speaker_segment(a, b) for a, b in zip(sub["speaker"], sub["role"])]
         preds = self.clf.predict(list(sub["text"]), batch_size=self.batch_size, contexts=list(sub["context"]),
-                                 speakers=list(sub["speaker"])) if len(sub) else []
+                                 speakers=speakers) if len(sub) else []
         n = len(df)
 
         def col(values, fill, dtype):
@@ -327,7 +330,7 @@ class Classifier:
 
 
 # -- output (driver) -----------------------------------------------------------------------------------------
-OUTPUT_COLUMNS = ["id", "title", "date", "source", "url", "input", "line", "statement_index", "text", "speaker", "kind",
+OUTPUT_COLUMNS = ["id", "title", "date", "source", "url", "input", "line", "statement_index", "text", "speaker", "role", "kind",
                   "start", "end", "label", "score", "abstained", "stance", "stance_score", "truncated", "probabilities",
                   "data_hash"]
 
@@ -337,7 +340,7 @@ def output_schema(labels: list[str]):
 
     s, i = pa.string(), pa.int64()
     types = {"id": s, "title": s, "date": s, "source": s, "url": s, "input": s, "line": i, "statement_index": i,
-             "text": s, "speaker": s, "kind": s, "start": i, "end": i, "label": s, "score": pa.float64(),
+             "text": s, "speaker": s, "role": s, "kind": s, "start": i, "end": i, "label": s, "score": pa.float64(),
              "abstained": pa.bool_(), "stance": s, "stance_score": pa.float64(), "truncated": pa.bool_(),
              "probabilities": pa.struct([(lab, pa.float64()) for lab in labels]), "data_hash": s}
     return pa.schema([(c, types[c]) for c in OUTPUT_COLUMNS])
@@ -352,7 +355,7 @@ def to_table(df, labels: list[str]):
     for c in OUTPUT_COLUMNS:
         if c == "probabilities":
             cols[c] = [dict(zip(labels, vals)) for vals in zip(*(df[f"p_{lab}"].tolist() for lab in labels))] if len(df) else []
-        elif c in ("title", "date", "source", "url", "speaker", "kind"):
+        elif c in ("title", "date", "source", "url", "speaker", "role", "kind"):
             cols[c] = [v or None for v in df[c].tolist()]
         elif c in ("start", "end"):
             cols[c] = [None if v < 0 else int(v) for v in df[c].tolist()]

@@ -52,7 +52,7 @@ class ModelConfig:
 
 @dataclass
 class TrainerConfig:
-    num_train_epochs: float = 10.0
+    num_train_epochs: float = 4.0
     max_steps: int = -1
     learning_rate: float = 1e-4
     per_device_train_batch_size: int = 16
@@ -61,7 +61,7 @@ class TrainerConfig:
     warmup_ratio: float = 0.1
     label_smoothing_factor: float = 0.0
     class_weights: bool = False
-    early_stopping_patience: int = 3
+    early_stopping_patience: int = 2
     eval_strategy: str = "epoch"
     eval_steps: Optional[int] = None
     logging_steps: int = 10

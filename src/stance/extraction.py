@@ -45,7 +45,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -86,9 +86,17 @@ class Statement:
     start: int
     end: int
     file: str = ""
+    role: str = ""  # the speaker's role and affiliation where the text gives them ("Kremlin spokesman")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def speaker_segment(self) -> str:
+        """What the model reads as the speaker: ``"Dmitry Peskov, Kremlin spokesman"`` (stance.inputs)."""
+        from .inputs import speaker_segment
+
+        return speaker_segment(self.speaker, self.role)
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -265,8 +273,64 @@ def iter_paragraphs(fh: Iterable[str], max_chars: int = 1_000_000) -> Iterator[t
 
 
 def extract_statements(text: str, file: str = "") -> list[Statement]:
-    """Return the statements in ``text`` sorted by start offset (see the module docstring)."""
-    return _Extractor(file).feed(text)
+    """Return the statements in ``text`` sorted by start offset (see the module docstring), each with
+    its speaker's role and affiliation where the text gives them (:func:`speaker_roles`)."""
+    statements = _Extractor(file).feed(text)
+    roles = speaker_roles(text, {st.speaker for st in statements})
+    return [replace(st, role=roles[st.speaker]) if st.speaker in roles else st for st in statements]
+
+
+# Lower-case words that belong to a role phrase before a name ("Russian foreign ministry spokeswoman").
+_ROLE_WORDS = _NP_WORDS | _BODY_NOUNS | frozenset(
+    "state national security defense defence press foreign interior finance affairs of general "
+    "assistant under acting top senior military armed forces white house".split()) - frozenset("the a an".split())
+_WORD_RE = re.compile(r"[\w.’'-]+")
+_INITIALS_RE = re.compile(r"^(?:[A-Z]\.){2,}$")  # U.S., U.K.
+_STOP_LOWER = frozenset(w.lower() for w in _STOP)
+
+
+def _bare(word: str) -> str:
+    """Lower case, without a possessive or a trailing full stop."""
+    w = word.lower()
+    for suffix in ("’s", "'s"):
+        w = w.removesuffix(suffix)
+    return w.rstrip(".")
+
+
+def speaker_roles(text: str, names: set[str]) -> dict[str, str]:
+    """The role and affiliation the text gives each named speaker, from the words right before a mention
+    ("US President Donald Trump", "Russian foreign ministry spokeswoman Maria Zakharova") or an
+    apposition after it ("Dmitry Peskov, the Kremlin's spokesman,"); the longest found over all
+    mentions, so a later "Zakharova" or "she" carries the role of the first full mention."""
+    roles: dict[str, str] = {}
+    for name in names:
+        if not name or " " not in name.strip():
+            continue  # a bare body ("the Kremlin") or an unresolved pronoun is its own description
+        best = ""
+        for m in re.finditer(re.escape(name), text):
+            before = text[max(0, m.start() - 120):m.start()]
+            words = _WORD_RE.findall(before.rsplit("\n", 1)[-1].split(",")[-1].split("“")[-1].split('"')[-1])
+            picked: list[str] = []
+            for w in reversed(words):
+                lw = _bare(w)
+                capital = w[:1].isupper() and lw not in _STOP_LOWER and (not w.endswith(".") or _INITIALS_RE.match(w))
+                if lw in _ROLE_WORDS or capital or (w[:1].isupper() and w.endswith(("’s", "'s"))):
+                    picked.append(w)
+                    continue
+                break
+            while picked and picked[-1].lower() in ("of", "for", "and"):
+                picked.pop()  # "a backer of President X": the role starts after the preposition
+            role = " ".join(reversed(picked)).strip()
+            if not any(_bare(x) in _PERSON_TITLES for x in role.split()):
+                role = ""
+            after = re.match(r",\s+((?:the\s+)?[^,.;:“”\"]{3,60}?),", text[m.end():m.end() + 80])
+            if not role and after and any(_bare(w) in _PERSON_TITLES for w in _WORD_RE.findall(after.group(1))):
+                role = re.sub(r"^the\s+", "", after.group(1))
+            if len(role) > len(best):
+                best = role
+        if best:
+            roles[name] = best
+    return roles
 
 
 def extract_file(path: str | Path) -> tuple[list[Statement], list[str]]:
@@ -296,7 +360,19 @@ def extract_file(path: str | Path) -> tuple[list[Statement], list[str]]:
                     yield raw.decode("utf-8", errors="replace")
 
         extractor = _Extractor(name)
-        found = [s for offset, block in iter_paragraphs(lines(), _BLOCK_CHARS) for s in extractor.feed(block, offset)]
+        found, roles = [], {}
+        for offset, block in iter_paragraphs(lines(), _BLOCK_CHARS):
+            new = extractor.feed(block, offset)
+            # every name the block gives a role to (it may speak only in a later block), and its speakers
+            names = {st.speaker for st in new}
+            for run in _RUN_RE.finditer(block):
+                words = run.group(0).split()
+                names.update(" ".join(words[i:]) for i in range(len(words) - 1))
+            for who, role in speaker_roles(block, names).items():
+                if len(role) > len(roles.get(who, "")):
+                    roles[who] = role  # a role named in one block carries to the speaker's later blocks
+            found += new
+        found = [replace(st, role=roles[st.speaker]) if st.speaker in roles else st for st in found]
     warnings = [f"{name}: invalid UTF-8 on {len(bad)} line(s), first line {bad[0]}; "
                 "undecodable bytes replaced with U+FFFD"] if bad else []
     return found, warnings

@@ -29,6 +29,7 @@ class Item:
     start: int | None = None
     end: int | None = None
     context: str = ""  # the speaker's previous sentence/statement, for checkpoints that read context
+    role: str = ""  # the speaker's role or side ("Kremlin spokesman", "Russia"), read with the speaker
 
 
 @dataclass
@@ -76,7 +77,7 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                     problems.add(f"{path}:{start}: empty text; row skipped")
                     continue
                 yield Item(t, path, start, rec.get("id") or "", rec.get("speaker") or "",
-                           context=rec.get("context_before") or "")
+                           context=rec.get("context_before") or "", role=rec.get("role") or rec.get("side") or "")
             _note_blank(path, blank, problems)
             return
         empty = True
@@ -98,7 +99,7 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                     problems.add(f"{path}:{i}: no non-empty {text_field!r} string; line skipped")
                     continue
                 yield Item(t.strip(), path, i, str(obj.get("id") or ""), str(obj.get("speaker") or ""),
-                           context=str(obj.get("context_before") or ""))
+                           context=str(obj.get("context_before") or ""), role=str(obj.get("role") or obj.get("side") or ""))
             else:
                 yield Item(line, path, i)
         if empty:
@@ -137,7 +138,8 @@ def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
             problems.add(f"{path}: no statements found")
         previous: dict[str, str] = {}  # speaker -> their previous statement in this file
         for st in statements:
-            yield Item(st.text, st.file, None, "", st.speaker, st.kind, st.start, st.end, previous.get(st.speaker, ""))
+            yield Item(st.text, st.file, None, "", st.speaker, st.kind, st.start, st.end, previous.get(st.speaker, ""),
+                       st.role)
             previous[st.speaker] = st.text
 
 
@@ -238,6 +240,7 @@ def predict_command(argv: list[str]) -> int:
     from tqdm import tqdm
 
     from .inference import StanceClassifier
+    from .inputs import speaker_segment
 
     problems = Problems()
     paths, texts = expand_paths(args.inputs, problems)
@@ -276,7 +279,7 @@ def predict_command(argv: list[str]) -> int:
             nonlocal n, abstained, truncated
             for item, pred in zip(chunk, clf.predict([c.text for c in chunk], batch_size=args.batch_size,
                                                           contexts=[c.context for c in chunk],
-                                                          speakers=[c.speaker for c in chunk])):
+                                                          speakers=[speaker_segment(c.speaker, c.role) for c in chunk])):
                 writer.write(item, pred)
                 n += 1
                 abstained += pred.abstained

@@ -239,6 +239,7 @@ class ArticleRequest(BaseModel):
 class ArticleStatement(StanceResult):
     text: str
     speaker: str
+    role: str = Field("", description="the speaker's role and affiliation where the article gives them")
     kind: str = Field(description="direct (quote), reported (speech) or turn (transcript)")
     start: int = Field(description="character offset of the statement in the submitted text")
     end: int
@@ -551,11 +552,12 @@ def create_app(clf, settings: Settings | None = None, *, model_path: str | Path 
         for st in statements:
             contexts.append(previous.get(st.speaker, ""))
             previous[st.speaker] = st.text
-        scored = await batcher.score([st.text for st in statements], [st.speaker for st in statements], contexts)
+        scored = await batcher.score([st.text for st in statements], [st.speaker_segment for st in statements], contexts)
         out, counts = [], {}
         for i, (st, s) in enumerate(zip(statements, scored)):
             row = _result(i, s)
-            row.update({"text": st.text, "speaker": st.speaker, "kind": st.kind, "start": st.start, "end": st.end})
+            row.update({"text": st.text, "speaker": st.speaker, "role": st.role, "kind": st.kind, "start": st.start,
+                        "end": st.end})
             counts[row["label"]] = counts.get(row["label"], 0) + 1
             out.append(row)
         warnings = [] if statements else ["no statements found (quotes, reported speech or transcript turns)"]
