@@ -10,7 +10,7 @@ MODEL ?= outputs/latest
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train eval sweep test bench bench-serve bench-batch serve batch summarize check validate predict fetch-mpnet notebooks clean
+.PHONY: help install train eval sweep test fuzz bench bench-serve bench-batch serve batch summarize check validate predict fetch-mpnet notebooks clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,11 @@ bench-batch: $(STAMP) ## statements/s of stance batch with 1 and 2 local Ray wor
 
 test: $(STAMP) ## Run the test suite (offline, a few minutes on 2 cores)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q $(ARGS)
+
+fuzz: $(STAMP) ## Property-based fuzzing at full budget (20,000+ Hypothesis examples): prints the count and crashes
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HYPOTHESIS_PROFILE=fuzz STANCE_FUZZ_REPORT=$${TMPDIR:-/tmp}/stance-fuzz-$$$$.txt \
+	  bash -c '$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py $(ARGS); rc=$$?; \
+	  cat "$$STANCE_FUZZ_REPORT" 2>/dev/null; rm -f "$$STANCE_FUZZ_REPORT"; exit $$rc'
 
 clean: ## Remove outputs and reports (keeps .venv)
 	rm -rf outputs multirun reports/*/

@@ -165,9 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res = run(args.model, args.n, args.repeats, out)
-    (out / "bench.json").write_text(json.dumps(res, indent=2) + "\n")
+    from .atomic import atomic_write_text
+
+    atomic_write_text(out / "bench.json", json.dumps(res, indent=2) + "\n")
     md = markdown(res, args.model)
-    (out / "bench.md").write_text(md)
+    atomic_write_text(out / "bench.md", md)
     print(md)
     print(f"written: {out / 'bench.md'}")
     return 0

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 USAGE = """usage: stance COMMAND [ARGS]
 
 commands:
   train [overrides]              fine-tune and evaluate (Hydra: e.g. trainer.learning_rate=3e-5, --multirun seed=1,2,3)
+  train resume=RUN_DIR|latest    continue an interrupted run (Ctrl-C/SIGTERM save a checkpoint) with its own config
   eval --model PATH [overrides]  full report: baselines, calibration, abstention, plots (reports/<run>/)
   predict --model PATH ...       classify texts, quote files (--input) or whole articles (paths, globs, -)
   serve --model PATH             HTTP API and web page (--host 127.0.0.1 --port 8000); docs at /docs
@@ -36,18 +38,32 @@ def _hydra_app(config_name: str, task, argv: list[str]) -> None:
     hydra.main(version_base="1.3", config_path=config_dir(), config_name=config_name)(task)()
 
 
-def _train_task(cfg) -> float:
-    from hydra.core.hydra_config import HydraConfig
-
+def _train_task(cfg, run_dir: str | None = None, resume: bool = False) -> float:
     from .data import DataError
+    from .resume import ResumeError, TrainingInterrupted
     from .training import train
 
-    run_dir = HydraConfig.get().runtime.output_dir
+    if run_dir is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        run_dir = HydraConfig.get().runtime.output_dir
     try:
-        result = train(cfg, run_dir)
-    except DataError as exc:
+        result = train(cfg, run_dir, resume=resume)
+    except (DataError, ResumeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except TrainingInterrupted as exc:  # a checkpoint was saved: one line, no traceback
+        print(exc.message(), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:  # outside the training loop (or a second Ctrl-C)
+        from .resume import complete_checkpoints
+
+        code = 143 if isinstance(exc, _Terminated) else 130
+        saved = complete_checkpoints(f"{run_dir}/trainer_state")
+        print("interrupted; " + (f"continue with: stance train resume={run_dir}" if saved and not
+                                  (Path(run_dir) / "model").is_dir() else "nothing to continue from: start again with stance train"),
+              file=sys.stderr)
+        sys.exit(code)
     test = result["metrics"]["test"]
     lo, hi = test["macro_f1_ci95"]
     print(f"\ncheckpoint: {result['model_dir']}")
@@ -58,6 +74,41 @@ def _train_task(cfg) -> float:
     for lab, v in test["per_class"].items():
         print(f"  {lab:<10} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  n={v['support']}")
     return test["macro_f1"]
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside the training loop (where it is handled gracefully): stop like Ctrl-C, exit 143."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
+def _train_command(argv: list[str]) -> int:
+    """`stance train [overrides]`, or `stance train resume=RUN_DIR|latest` (the run's own config)."""
+    import signal
+
+    from .resume import ResumeError, resume_config, resume_run_dir, resume_target
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    target = resume_target(argv)
+    if target is None:
+        _hydra_app("train", _train_task, argv)
+        return 0
+    others = [a for a in argv if resume_target([a]) is None]
+    if others:
+        print(f"error: resume={target} continues a run with its own saved config; other arguments are not "
+              f"allowed ({' '.join(others)})", file=sys.stderr)
+        return 2
+    try:
+        run_dir = resume_run_dir(target)
+        cfg = resume_config(run_dir)
+    except ResumeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"continuing {run_dir}", file=sys.stderr)
+    _train_task(cfg, str(run_dir), resume=True)
+    return 0
 
 
 def _eval_task(cfg) -> None:
@@ -154,8 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cmd, rest = argv[0], argv[1:]
     if cmd == "train":
-        _hydra_app("train", _train_task, rest)
-        return 0
+        return _train_command(rest)
     if cmd == "eval":
         _hydra_app("eval", _eval_task, _model_flag(rest))
         return 0

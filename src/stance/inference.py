@@ -1,7 +1,6 @@
 """Loading a saved checkpoint and predicting stances: ``StanceClassifier.load(path).predict(texts)``."""
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -71,15 +70,14 @@ class StanceClassifier:
         ``quantize=True`` (CPU only) converts the linear layers to int8 dynamic quantization: faster on
         CPU, with the macro-F1 change measured by ``make bench``. ``runtime``: ``auto``, ``lite``
         (BERT checkpoints only) or ``transformers``."""
+        from .checkpoint import CheckpointError, verify_checkpoint
+
         path = Path(path)
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"{path}: not a checkpoint folder (no config.json)")
+        config, meta = verify_checkpoint(path)  # a damaged file: CheckpointError naming it
         if runtime not in ("auto", "lite", "transformers"):
             raise ValueError(f"runtime {runtime!r}: use auto, lite or transformers")
         if num_threads:
             torch.set_num_threads(num_threads)
-        config = json.loads((path / "config.json").read_text())
-        meta = json.loads((path / STANCE_CONFIG).read_text()) if (path / STANCE_CONFIG).is_file() else {}
         threshold = abstain_threshold if abstain_threshold is not None else meta.get("abstain_threshold")
         if quantize:
             if device not in (None, "cpu") or (device is None and torch.cuda.is_available()):
@@ -91,17 +89,22 @@ class StanceClassifier:
         if runtime == "lite" and not can_lite:
             raise ValueError(f"{path}: the lite runtime needs a BERT checkpoint with tokenizer.json and model.safetensors"
                              + (", and no quantization" if quantize else ""))
-        if runtime == "lite" or (runtime == "auto" and can_lite and dev.type == "cpu"):
-            model, tokenizer = LiteBert.load(path, dev), LiteTokenizer(path)
-        else:
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        try:
+            if runtime == "lite" or (runtime == "auto" and can_lite and dev.type == "cpu"):
+                model, tokenizer = LiteBert.load(path, dev), LiteTokenizer(path)
+            else:
+                from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
-            if quantize:
-                model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
-        return cls(model, tokenizer, config=config, temperature=meta.get("temperature", 1.0),
-                   abstain_threshold=threshold, max_length=meta.get("max_length", 128), device=dev, meta=meta)
+                tokenizer = AutoTokenizer.from_pretrained(path)
+                model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+                if quantize:
+                    model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
+            return cls(model, tokenizer, config=config, temperature=meta.get("temperature", 1.0),
+                       abstain_threshold=threshold, max_length=meta.get("max_length", 128), device=dev, meta=meta)
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"{path}: cannot load the checkpoint ({type(exc).__name__}: {str(exc)[:200]})") from exc
 
     # -- scoring -------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], batch_size: int = 32, contexts: Sequence[str] | None = None,

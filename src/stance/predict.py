@@ -42,12 +42,14 @@ class Problems:
 
 
 # -- readers ---------------------------------------------------------------------------------------
-def _decode(path: str, raw: bytes, problems: Problems, first: bool = True, line: int | None = None) -> str:
+def _decode(path: str, raw: bytes, problems: Problems, first: bool = True, line: int | None = None,
+            check_binary: bool | None = None) -> str:
     """UTF-8 (a leading byte-order mark dropped on the first line); invalid bytes replaced, with a
     warning naming the file, line and byte. NUL bytes in the first line mean a binary file."""
     from .extraction import decode_bytes
 
-    text, warnings = decode_bytes(path, raw, strip_bom=first, check_binary=first, line=line)
+    check = first if check_binary is None else check_binary
+    text, warnings = decode_bytes(path, raw, strip_bom=first, check_binary=check, line=line)
     for w in warnings:
         problems.add(w)
     return text
@@ -59,7 +61,11 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
     suffix = p.suffix.lower()
     with p.open("rb") as fh:
         if suffix == ".csv":
-            reader = csv.reader(io.StringIO(_decode(path, fh.read(), problems), newline=""))
+            csv.field_size_limit(2**31 - 1)  # a huge field is a long statement, not a crash
+            raw = fh.read()
+            if b"\x00" in raw.split(b"\n", 1)[0]:  # as for .txt/.jsonl: NULs in the first line mean binary
+                raise ValueError(f"{path}: binary file (NUL bytes), not UTF-8 text")
+            reader = csv.reader(io.StringIO(_decode(path, raw, problems, check_binary=False), newline=""))
             header = next(reader, None)
             if not header or text_field not in header:
                 problems.add(f"{path}:1: no {text_field!r} column (columns: {header})")
@@ -76,6 +82,9 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                 if not t:
                     problems.add(f"{path}:{start}: empty text; row skipped")
                     continue
+                if "\x00" in t:
+                    problems.add(f"{path}:{start}: NUL byte(s) in the text; row skipped")
+                    continue
                 yield Item(t, path, start, rec.get("id") or "", rec.get("speaker") or "",
                            context=rec.get("context_before") or "", role=rec.get("role") or rec.get("side") or "")
             _note_blank(path, blank, problems)
@@ -88,11 +97,14 @@ def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iter
                 blank += 1
                 continue
             empty = False
+            if "\x00" in line:
+                problems.add(f"{path}:{i}: NUL byte(s) in the line; line skipped")
+                continue
             if suffix == ".jsonl":
                 try:
                     obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    problems.add(f"{path}:{i}: invalid JSON ({exc.msg}); line skipped")
+                except (ValueError, RecursionError) as exc:  # also huge integers and deep nesting
+                    problems.add(f"{path}:{i}: invalid JSON ({getattr(exc, 'msg', None) or str(exc)[:80]}); line skipped")
                     continue
                 t = obj.get(text_field) if isinstance(obj, dict) else None
                 if not isinstance(t, str) or not t.strip():
@@ -175,15 +187,19 @@ def expand_paths(args: list[str], problems: Problems) -> tuple[list[str], list[s
 
 
 # -- writers ---------------------------------------------------------------------------------------
+def csv_columns(labels: list[str]) -> list[str]:
+    return ["file", "line", "start", "end", "id", "speaker", "kind", "text", "stance", "score", "abstained",
+            "best_stance", "best_stance_score", "truncated"] + [f"p_{lab}" for lab in labels]
+
+
 class Writer:
-    def __init__(self, fh: IO[str], fmt: str, labels: list[str]):
+    def __init__(self, fh: IO[str], fmt: str, labels: list[str], header: bool = True):
         self.fh, self.fmt, self.labels = fh, fmt, labels
         self.csv = None
         if fmt == "csv":
-            cols = ["file", "line", "start", "end", "id", "speaker", "kind", "text", "stance", "score", "abstained",
-                    "best_stance", "best_stance_score", "truncated"] + [f"p_{lab}" for lab in labels]
-            self.csv = csv.DictWriter(fh, fieldnames=cols)
-            self.csv.writeheader()
+            self.csv = csv.DictWriter(fh, fieldnames=csv_columns(labels))
+            if header:  # not when appending to an earlier run's rows (--resume)
+                self.csv.writeheader()
         elif fmt == "table":
             fh.write(f"{'speaker':<22} {'stance':<20} {'conf':>5}  statement\n{'-' * 104}\n")  # none: best stance kept
 
@@ -228,7 +244,11 @@ def predict_command(argv: list[str]) -> int:
     ap.add_argument("--input", action="append", default=[], help="file of statements: .jsonl (text field), .csv (text column) or .txt (one per line); repeatable")
     ap.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the statement (default: text)")
     ap.add_argument("--format", choices=["table", "jsonl", "csv"], help="output format (default: table on a terminal, else from --output's suffix, else jsonl)")
-    ap.add_argument("-o", "--output", help="write results here (default: standard output)")
+    ap.add_argument("-o", "--output", help="write results here (default: standard output); written as FILE.partial "
+                    "and renamed when complete")
+    ap.add_argument("--resume", action="store_true", help="continue an interrupted run: skip the inputs already in "
+                    "--output (or its .partial) and append the rest")
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--abstain-threshold", type=float, help="override the checkpoint's abstention threshold (0 disables)")
     ap.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -241,6 +261,9 @@ def predict_command(argv: list[str]) -> int:
 
     from .inference import StanceClassifier
     from .inputs import speaker_segment
+    from .prediction_output import Terminated, stop_on_sigterm
+
+    stop_on_sigterm()
 
     problems = Problems()
     paths, texts = expand_paths(args.inputs, problems)
@@ -249,11 +272,30 @@ def predict_command(argv: list[str]) -> int:
         ap.error("give statements, article paths, --text or --input FILE" + (f" ({problems.messages[-1]})" if problems.messages else ""))
     fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output and Path(args.output).suffix.lstrip(".") in ("jsonl", "csv")
                           else ("table" if sys.stdout.isatty() and not args.output else "jsonl"))
+    sink = None
+    if args.output:
+        from .atomic import LockedError
+        from .prediction_output import OutputError, PredictionOutput
+
+        try:
+            sink = PredictionOutput(args.output, fmt, resume=args.resume, overwrite=args.overwrite)
+        except (OutputError, LockedError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    elif args.resume:
+        ap.error("--resume needs --output FILE")
     try:
         clf = StanceClassifier.load(args.model, device=args.device, num_threads=args.threads or None,
                                     abstain_threshold=args.abstain_threshold, quantize=args.quantize)
     except (OSError, ValueError) as exc:
         print(f"error: cannot load model {args.model}: {exc}", file=sys.stderr)
+        if sink:
+            sink.abandon()
+        return 2
+    if sink and fmt == "csv" and sink.resumed and sink.header != csv_columns(clf.labels):
+        sink.abandon()
+        print(f"error: {sink.partial} has other columns than this model writes; pass --overwrite to replace it",
+              file=sys.stderr)
         return 2
 
     def items() -> Iterator[Item]:
@@ -268,10 +310,10 @@ def predict_command(argv: list[str]) -> int:
                 problems.add(f"{exc}; skipped")
         yield from read_articles(paths, problems)
 
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
-    n = abstained = truncated = 0
+    out = sink.fh if sink else sys.stdout
+    n = abstained = truncated = skipped = 0
     try:
-        writer = Writer(out, fmt, clf.labels)
+        writer = Writer(out, fmt, clf.labels, header=not (sink and sink.resumed))
         bar = tqdm(desc="statements", unit=" st", disable=None, file=sys.stderr)
         chunk: list[Item] = []
 
@@ -285,20 +327,34 @@ def predict_command(argv: list[str]) -> int:
                 abstained += pred.abstained
                 truncated += pred.truncated
             writer.flush()
+            if sink:
+                sink.sync()
             bar.update(len(chunk))
             chunk.clear()
 
         for item in items():
+            if sink and sink.is_done(item.file, item.line, item.start, item.end, item.text):
+                skipped += 1  # --resume: already in the output
+                continue
             chunk.append(item)
             if len(chunk) >= 256:
                 flush_chunk()
         if chunk:
             flush_chunk()
         bar.close()
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    except BaseException as exc:
+        if sink:
+            sink.abandon()  # FILE.partial keeps every finished row; FILE is untouched
+        if isinstance(exc, KeyboardInterrupt):
+            kept = (f" kept in {sink.partial}; continue with the same command plus --resume" if sink else "")
+            print(f"\ninterrupted after {n} result(s){kept}", file=sys.stderr)
+            return 143 if isinstance(exc, Terminated) else 130
+        raise
+    if sink:
+        sink.commit()
     summary = f"{n} statement(s) classified, {abstained} with no stance (none)"
+    if skipped:
+        summary += f"; {skipped} already in {args.output} (skipped, --resume)"
     if truncated:
         summary += f", {truncated} longer than the model's {clf.max_length}-token window (truncated)"
     if problems.messages:

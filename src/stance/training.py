@@ -22,6 +22,7 @@ from transformers import (
 )
 
 from . import calibration
+from .atomic import atomic_symlink, commit_dir, staging_dir
 from .config import num_threads, to_container
 from .data import SplitData, validate
 from .evaluation.metrics import (
@@ -35,6 +36,7 @@ from .inference import STANCE_CONFIG
 from .inputs import speaker_segment
 from .modelcard import write_model_card
 from .modeling import load_encoder_for_classification
+from .resume import TrainingSession
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +126,15 @@ def subsample_none(ds: datasets.Dataset, labels: list[str], ratio: float | None,
     return ds.select(sorted(np.concatenate([stance_idx, keep]).tolist()))
 
 
-def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
-    """Train, calibrate, evaluate and save. Returns a summary with the checkpoint path and test scores."""
-    run_dir = Path(run_dir)
+def train(cfg: DictConfig, run_dir: str | os.PathLike, resume: bool = False) -> dict:
+    """Train, calibrate, evaluate and save. Returns a summary with the checkpoint path and test scores.
+    ``resume``: continue the interrupted run in ``run_dir`` from its last complete checkpoint (see
+    :mod:`stance.resume`); a signal during training raises ``TrainingInterrupted`` after saving one."""
+    with TrainingSession(run_dir, resume) as session:  # locks run_dir against a second process
+        return _train(cfg, Path(run_dir), session)
+
+
+def _train(cfg: DictConfig, run_dir: Path, session: TrainingSession) -> dict:
     set_seed(cfg.seed)
     torch.set_num_threads(num_threads(cfg.trainer.num_threads))
     datasets.disable_progress_bars()
@@ -180,7 +188,8 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
         metric_for_best_model="macro_f1",
         greater_is_better=True,
         save_total_limit=2,
-        save_only_model=True,
+        save_only_model=False,  # optimizer, scheduler and RNG states too: an interrupted run resumes exactly
+        restore_callback_states_from_checkpoint=True,  # early stopping's patience counter too
         seed=cfg.seed,
         data_seed=cfg.seed,
         use_cpu=t.use_cpu,
@@ -191,6 +200,7 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
         dataloader_pin_memory=torch.cuda.is_available(),
     )
     callbacks = [EarlyStoppingCallback(t.early_stopping_patience)] if t.early_stopping_patience > 0 else []
+    callbacks.append(session.callback)  # SIGINT/SIGTERM: save and stop at the next step
     trainer = WeightedTrainer(
         model=model,
         args=args,
@@ -203,7 +213,8 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
         class_weights=class_weights,
     )
     start = time.perf_counter()
-    train_result = trainer.train()
+    train_result = trainer.train(resume_from_checkpoint=session.checkpoint(work_dir))
+    session.check_interrupted(trainer)
     train_seconds = time.perf_counter() - start
     best_step = trainer.state.best_global_step
     best_val = trainer.state.best_metric
@@ -232,8 +243,8 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     test_metrics["calibration_before"], test_metrics["calibration_after"] = cal["before"], cal["after"]
     val_metrics = classification_metrics(val_y, val_logits.argmax(axis=1), labels)
 
-    # Save one self-contained folder.
-    model_dir = run_dir / "model"
+    # Save one self-contained folder: written in a hidden sibling, renamed to model/ once complete.
+    final_dir, model_dir = run_dir / "model", staging_dir(run_dir / "model")
     trainer.save_model(str(model_dir))  # model.safetensors + config.json (id2label) + tokenizer
     (model_dir / "training_args.bin").unlink(missing_ok=True)  # a pickle; the resolved config.yaml replaces it
     stance_meta = {
@@ -271,6 +282,7 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike) -> dict:
     (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (model_dir / "config.yaml").write_text(OmegaConf.to_yaml(to_container(cfg)))
     write_model_card(model_dir, cfg, data, metrics)
+    model_dir = commit_dir(model_dir, final_dir)
     shutil.rmtree(work_dir, ignore_errors=True)  # intermediate Trainer checkpoints
 
     if cfg.latest_link:
@@ -333,9 +345,4 @@ def score_split(names: list[str], probs: np.ndarray, labels: list[str], threshol
 
 
 def _point_latest(link: Path, target: Path) -> None:
-    link.parent.mkdir(parents=True, exist_ok=True)
-    tmp = link.with_name(link.name + ".tmp")
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()))
-    os.replace(tmp, link)
+    atomic_symlink(link, target)  # moves only after the checkpoint folder is complete

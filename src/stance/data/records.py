@@ -127,6 +127,9 @@ def read_jsonl(paths: Iterable[str | Path], codebook_labels: list[str]) -> LoadR
                 except json.JSONDecodeError as exc:
                     result.problems.append(Problem(name, lineno, f"invalid JSON: {exc.msg} (column {exc.colno})"))
                     continue
+                except (ValueError, RecursionError) as exc:  # huge integers, deep nesting
+                    result.problems.append(Problem(name, lineno, f"invalid JSON: {str(exc)[:80]}"))
+                    continue
                 problems = _check_fields(obj, name, lineno, codebook_labels)
                 result.problems.extend(problems)
                 if not any(p.severity == "error" for p in problems):

@@ -240,7 +240,9 @@ def check_command(argv: list[str]) -> int:
     if args.output:
         out = Path(args.output)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "behaviour.md").write_text(text)
-        (out / "behaviour.json").write_text(json.dumps(results, indent=2) + "\n")
+        from ..atomic import atomic_write_text
+
+        atomic_write_text(out / "behaviour.md", text)
+        atomic_write_text(out / "behaviour.json", json.dumps(results, indent=2) + "\n")
         print(f"written: {out / 'behaviour.md'}")
     return 0 if all(np.isfinite(r["failure_rate"]) for r in results.values()) else 1

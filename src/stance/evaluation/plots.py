@@ -12,9 +12,19 @@ from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 
 def _save(fig, path: Path) -> str:
+    import os
+    import tempfile
+
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)  # written whole, then renamed
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, dpi=120, format=path.suffix.lstrip(".") or "png")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        plt.close(fig)
     return path.name
 
 

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 
 from ..calibration import apply_temperature
 from ..data import checkpoint_splits
+from ..atomic import FileLock, atomic_write_text
 from ..inference import StanceClassifier, decide
 from ..inputs import speaker_segment
 from ..training import score_split, subsample_none
@@ -59,6 +60,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     resolved_run = model_path.resolve().parent.name
     out = Path(cfg.report_dir) if cfg.report_dir else Path(cfg.paths.reports_dir) / resolved_run
     out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / ".lock", f"report folder {out}").acquire()  # one writer per report folder; freed at exit
     none_ds = data.others[split].filter(lambda r: r["label_name"] == "none")  # three-label checkpoints only
     speakers = [speaker_segment(sp, sd) for sp, sd in zip(test["speaker"], test["side"])]
 
@@ -143,11 +145,12 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         "behaviour": behaviour, "targets": targets,
         "truncated_items": int(truncated.sum()), "ece_bins": cfg.ece_bins,
     }
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    (out / "report.md").write_text(_markdown(summary, figs, data, out))
+    atomic_write_text(out / "metrics.json", json.dumps(summary, indent=2) + "\n")  # temp file + rename
+    atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    atomic_write_text(out / "report.md", _markdown(summary, figs, data, out))
     if run_dir:
-        (Path(run_dir) / "report_path.txt").write_text(str(out) + "\n")
+        atomic_write_text(Path(run_dir) / "report_path.txt", str(out) + "\n")
+    lock.release()
     return out / "report.md"
 
 

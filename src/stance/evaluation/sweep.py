@@ -87,7 +87,9 @@ def aggregate(sweep_dir: Path, reports_dir: Path, ensemble: bool = True) -> Path
         except (OSError, ValueError) as exc:  # the mean/std table is still worth writing
             summary["seed_ensemble"] = {"skipped": str(exc)}
             print(f"warning: seed ensemble not scored: {exc}", file=sys.stderr)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    from ..atomic import atomic_write_text
+
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     lines = [f"# Seed sweep: {sweep_dir}", "", f"{len(runs)} runs ({', '.join(summary['runs'])}); reproduce with `{summary['command']}`.",
              "Each run: same data split, different training seed; scores on the held-out test split.", "",
              "| metric | mean | std | per run |", "|---|---|---|---|"]
@@ -101,7 +103,7 @@ def aggregate(sweep_dir: Path, reports_dir: Path, ensemble: bool = True) -> Path
                   f"not what `make train` ships): test macro-F1 {e['macro_f1']:.3f} "
                   f"(95% CI {e['macro_f1_ci95'][0]:.3f}-{e['macro_f1_ci95'][1]:.3f}), accuracy {e['accuracy']:.3f}, "
                   "F1 " + ", ".join(f"{lab} {v:.3f}" for lab, v in e["per_class_f1"].items()) + "."]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
     return out / "report.md"
 
 
