@@ -36,7 +36,8 @@ from stance.bench_serve import _free_port, start_server  # noqa: E402
 @pytest.fixture(scope="module")
 def server(smoke_run):
     port = _free_port()
-    proc = start_server(str(smoke_run["model_dir"]), port, [])
+    # STANCE_BROWSER_MODEL=outputs/latest (with STANCE_SCREENSHOT) runs the page on a real checkpoint for the README image
+    proc = start_server(os.environ.get("STANCE_BROWSER_MODEL") or str(smoke_run["model_dir"]), port, [])
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=15)

@@ -69,10 +69,19 @@ def _train_task(cfg, run_dir: str | None = None, resume: bool = False) -> float:
     print(f"\ncheckpoint: {result['model_dir']}")
     if cfg.latest_link:
         print(f"latest:     {cfg.latest_link} -> {result['model_dir']}")
-    print(f"test ({test['n']} statements): macro-F1 {test['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}), "
-          f"accuracy {test['accuracy']:.3f}")
+    print(f"test, stance ({test['n']} statements with a stance; the best stance): macro-F1 {test['macro_f1']:.3f} "
+          f"(95% CI {lo:.3f}-{hi:.3f}), accuracy {test['accuracy']:.3f}")
     for lab, v in test["per_class"].items():
         print(f"  {lab:<10} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  n={v['support']}")
+    e2e = result["metrics"].get("test_end_to_end")
+    if e2e:
+        lo, hi = e2e["macro_f1_ci95"]
+        print(f"test, end to end ({e2e['n']} statements, none included): four-way macro-F1 {e2e['macro_f1']:.3f} "
+              f"(95% CI {lo:.3f}-{hi:.3f}); stance flags {e2e['flags']}: precision {e2e['flag_precision']:.3f}, "
+              f"recall {e2e['flag_recall']:.3f}")
+        for genre, g in result["metrics"].get("test_by_genre", {}).items():
+            stance = f"stance macro-F1 {g['stance_macro_f1']:.3f}" if "stance_macro_f1" in g else "no stance items"
+            print(f"  {genre:<10} n={g['n_statements']:<5} {stance}, end-to-end {g['e2e_macro_f1']:.3f}")
     return test["macro_f1"]
 
 
