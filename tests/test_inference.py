@@ -36,6 +36,16 @@ def test_predict_texts_jsonl(smoke_run):
     assert all((r["stance"] == "none") == r["abstained"] for r in rows)
 
 
+def test_positional_jsonl_is_read_as_statements_not_as_an_article(smoke_run, tmp_path):
+    quotes = tmp_path / "quotes.jsonl"
+    quotes.write_text('{"id": "a", "text": "We seek no conflict.", "speaker": "A spokesman", "side": "Russia"}\n'
+                      '{"id": "b", "text": "They will pay a price.", "notes": "a note that is no statement"}\n')
+    proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl", str(quotes))
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    assert [(r["id"], r["text"]) for r in rows] == [("a", "We seek no conflict."), ("b", "They will pay a price.")]
+
+
 def test_predict_from_files_reports_bad_lines_and_keeps_going(smoke_run, tmp_path):
     quotes = tmp_path / "quotes.jsonl"
     quotes.write_text('{"id": "a", "text": "We seek no conflict."}\n{"id": "b"}\nnot json\n{"id": "c", "text": "Nonsense."}\n')

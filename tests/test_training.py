@@ -83,7 +83,7 @@ def test_abstention_says_none_and_keeps_the_best_stance(smoke_run):
     assert a[0].probabilities == n[0].probabilities
     best = max(("reassure", "threaten", "dismiss"), key=a[0].probabilities.get)
     assert a[0].stance == n[0].stance == best and a[0].stance_score == a[0].probabilities[best]
-    assert a[0].score == a[0].probabilities["none"]
+    assert a[0].score == 1 - a[0].stance_score >= a[0].probabilities["none"]
 
 
 def test_long_statements_are_truncated_and_flagged(smoke_run):
@@ -91,6 +91,12 @@ def test_long_statements_are_truncated_and_flagged(smoke_run):
     long_text = "We will respond to any provocation with force. " * 60
     p = clf.predict([long_text, "Short."])
     assert p[0].truncated and not p[1].truncated
+    # a statement that fits alone but not with its speaker segment is cut too, and flagged
+    n = len(clf._ids(["x"])[0])  # [CLS] x [SEP]
+    words = "force " * (clf.max_length - n - 2)
+    alone = clf.predict([words])[0]
+    with_speaker = clf.predict([words], speakers=["Dmitry Peskov, Kremlin spokesman, Russian Federation"])[0]
+    assert not alone.truncated and with_speaker.truncated
 
 
 def test_aggregate_sweep_means_and_seed_ensemble(smoke_run, tmp_path):

@@ -27,7 +27,7 @@ class Prediction:
     ``stance`` and ``stance_score`` keep the best of the three stances either way."""
 
     label: str  # reassure / threaten / dismiss, or none
-    score: float  # the probability of ``label`` (for ``none`` from a three-stance model: 1 - stance_score)
+    score: float  # the probability of ``label``; for ``none``: 1 - stance_score (the mass not on the best stance)
     probabilities: dict[str, float]
     abstained: bool = False  # True when ``label`` is none
     truncated: bool = False
@@ -130,8 +130,9 @@ class StanceClassifier:
 
     def _encode(self, batch: list[str], segs: list[str] | None) -> tuple[list[list[int]], list[list[int]], np.ndarray]:
         """Token ids and type ids: a single segment (truncated keeping the final [SEP]) where there is no
-        second segment, a pair truncated longest-first where there is one."""
-        single = self.tokenizer.ids(batch) if self.lite else self.tokenizer(batch, add_special_tokens=True)["input_ids"]
+        second segment, a pair truncated longest-first where there is one. ``truncated`` is whether the
+        input (pair included) was longer than the model's window."""
+        single = self._ids(batch)
         trunc = np.array([len(x) > self.max_length for x in single])
         ids = [x if len(x) <= self.max_length else x[: self.max_length - 1] + x[-1:] for x in single]
         types = [[0] * len(x) for x in ids]
@@ -144,9 +145,14 @@ class StanceClassifier:
                 enc = self.tokenizer(a, b, truncation="longest_first", max_length=self.max_length,
                                      return_token_type_ids=True)
                 p_ids, p_types = enc["input_ids"], enc["token_type_ids"]
+            seg_lengths = [len(x) for x in self._ids(b)]
             for j, i in enumerate(pairs):
                 ids[i], types[i] = p_ids[j], p_types[j]
+                trunc[i] = len(single[i]) + seg_lengths[j] - 1 > self.max_length  # [CLS] a [SEP] b [SEP]
         return ids, types, trunc
+
+    def _ids(self, texts: list[str]) -> list[list[int]]:
+        return self.tokenizer.ids(texts) if self.lite else self.tokenizer(texts, add_special_tokens=True)["input_ids"]
 
     def _forward(self, batch: list[str], segs: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
         ids, types, trunc = self._encode(batch, segs)
@@ -188,7 +194,7 @@ class StanceClassifier:
         final = int(self.decide(probs[None, :])[0])
         label = NONE if final < 0 else self.labels[final]
         if label == NONE:
-            score = float(probs[self.labels.index(NONE)]) if NONE in self.labels else 1.0 - stance_score
+            score = 1.0 - stance_score  # the same for three- and four-label checkpoints, and never below P(none)
         else:
             score = float(probs[final])
         return Prediction(label, score, {lab: float(p) for lab, p in zip(self.labels, probs)},

@@ -38,7 +38,7 @@ def second_segments(fmt: str, n: int, *, speakers: Sequence[str] | None = None,
         if given is not None and len(given) != n:
             raise ValueError(f"{len(given)} {name} for {n} texts")
     if fmt == "text+speaker":
-        return [s or "" for s in speakers] if speakers is not None else [""] * n
+        return [(s or "").strip() for s in speakers] if speakers is not None else [""] * n
     if fmt == "text+context":
-        return [c or "" for c in contexts] if contexts is not None else [""] * n
+        return [(c or "").strip() for c in contexts] if contexts is not None else [""] * n
     return None

@@ -236,7 +236,8 @@ def predict_command(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
         prog="stance predict",
         description="Classify statements. Positional arguments that are files, directories, globs or - are read "
-                    "as articles (statements extracted with speakers); other positional arguments are texts.",
+                    "as articles (statements extracted with speakers), except .jsonl and .csv files, which are read "
+                    "as statement files like --input; other positional arguments are texts.",
     )
     ap.add_argument("inputs", nargs="*", help="texts, or article files/directories/globs, or - for stdin")
     ap.add_argument("--model", required=True, help="checkpoint folder written by `stance train` (e.g. outputs/latest)")
@@ -267,6 +268,10 @@ def predict_command(argv: list[str]) -> int:
 
     problems = Problems()
     paths, texts = expand_paths(args.inputs, problems)
+    for path in [p for p in paths if p.lower().endswith(QUOTE_SUFFIXES)]:
+        # a .jsonl/.csv file given as a positional argument holds statements, not an article
+        paths.remove(path)
+        args.input.append(path)
     texts += args.text
     if not (paths or texts or args.input):
         ap.error("give statements, article paths, --text or --input FILE" + (f" ({problems.messages[-1]})" if problems.messages else ""))

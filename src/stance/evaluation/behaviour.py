@@ -104,6 +104,7 @@ class Case:
     speaker: str
     expected: str | None = None  # MFT
     pair: tuple[str, str] | None = None  # INV / DIR: the perturbed text and speaker
+    template: str = ""  # the template the case was filled from
 
 
 @dataclass
@@ -156,13 +157,13 @@ def build_suite() -> Suite:
             "direct quote vs reported speech": (_third_person(text, spk), spk),
             "curly vs straight quotes": (quoted.replace("“", '"').replace("”", '"'), spk),
             "actor names swapped within the same role": (
-                text.replace(SIDES[other]["state"], SIDES[swap_own]["state"]), SIDES[own]["speakers"][1]),
+                _fill(t, own, swap_own), SIDES[own]["speakers"][1]),
             "casing": (text.lower(), spk),
             "trailing attribution": (f"{text[:-1]}, {name} said.", spk),
         }
         for test, (ptext, pspk) in perturbations.items():
             base = quoted if test == "curly vs straight quotes" else text
-            suite.cases.append(Case(test, "INV", base, spk, pair=(ptext, pspk)))
+            suite.cases.append(Case(test, "INV", base, spk, pair=(ptext, pspk), template=t))
     for t, (own, other) in itertools.product(DIRECTIONAL, RIVALS):
         text, spk = _fill(t, own, other), SIDES[own]["speakers"][0]
         suite.cases.append(Case('adding "or face consequences" does not lower P(threaten)', "DIR", text, spk,
