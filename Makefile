@@ -34,7 +34,7 @@ validate: $(STAMP) ## Validate the labelled data (schema, labels, duplicates, sp
 train: $(STAMP) ## Validate the data, fine-tune the default encoder, evaluate on test, save a checkpoint
 	$(BIN)/stance train $(ARGS)
 
-eval: $(STAMP) ## Full evaluation report of MODEL (baselines, calibration, abstention, plots) under reports/
+eval: $(STAMP) ## Full evaluation report of MODEL (baselines, end to end, per genre/source, calibration, behaviour, plots) under reports/
 	$(BIN)/stance eval --model "$(MODEL)" $(ARGS)
 
 sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std and the seed ensemble into reports/sweep/
