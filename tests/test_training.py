@@ -59,10 +59,9 @@ def test_model_card_has_metadata_and_sections(smoke_run):
 
 def test_reload_reproduces_its_own_probabilities(smoke_run):
     from stance.data import checkpoint_splits
-    from stance.inputs import speaker_segment
+    from stance.inputs import dataset_speakers
 
-    test = checkpoint_splits(smoke_run["model_dir"]).dataset["test"]
-    speakers = [speaker_segment(a, b) for a, b in zip(test["speaker"], test["side"])]
+    speakers = dataset_speakers(checkpoint_splits(smoke_run["model_dir"]).dataset["test"])
     clf = StanceClassifier.load(smoke_run["model_dir"], device="cpu")
     probs = clf.predict_proba(smoke_run["test_texts"], batch_size=4, speakers=speakers)
     np.testing.assert_allclose(probs, smoke_run["test_probs"], atol=1e-5)

@@ -22,6 +22,12 @@ def speaker_segment(speaker: str | None, side: str | None = None) -> str:
     return speaker
 
 
+def dataset_speakers(rows) -> list[str]:
+    """The speaker segment of every row of a labelled split (a ``datasets.Dataset`` or a DataFrame with
+    ``speaker`` and ``side`` columns), as training built it."""
+    return [speaker_segment(speaker, side) for speaker, side in zip(rows["speaker"], rows["side"])]
+
+
 def input_format(meta: dict) -> str:
     """A checkpoint's input format (older checkpoints recorded only ``use_context``)."""
     fmt = meta.get("input_format") or ("text+context" if meta.get("use_context") else "text")

@@ -157,3 +157,44 @@ def choose_flag_threshold(y_names, probs: np.ndarray, labels: list[str]) -> floa
         if f > best + 1e-9:
             best, best_t = f, float(t)
     return best_t
+
+
+def score_split(names: list[str], probs: np.ndarray, labels: list[str], threshold, *, seed: int = 0,
+                groups: dict | None = None, none_probs=None, bootstrap_samples: int = 1000) -> dict:
+    """The scores every report shows for one model on one held-out split: three-way on the gold-stance
+    statements, end to end on every statement (a three-label model's none items passed in
+    ``none_probs``), and both per group (genre, source) with bootstrap intervals and counts."""
+    from ..inference import NONE, decide
+
+    def final(p):
+        return [NONE if i < 0 else labels[i] for i in decide(p, labels, threshold)]
+
+    all_names, all_pred = list(names), final(probs)
+    group_vals = {k: list(v) for k, v in (groups or {}).items()}
+    if none_probs is not None:
+        none_ds, nprobs = none_probs
+        all_names += list(none_ds["label_name"])
+        all_pred += final(nprobs)
+        for k in group_vals:
+            group_vals[k] += list(none_ds[k])
+    out = {"stance": stance_scores(names, probs, labels, bootstrap_samples, seed),
+           "end_to_end": end_to_end_scores(all_names, all_pred, bootstrap_samples, seed), "by": {}}
+    names_arr, probs_arr = np.asarray(names), np.asarray(probs)
+    all_names_arr, all_pred_arr = np.asarray(all_names), np.asarray(all_pred)
+    for key, vals in group_vals.items():
+        vals_arr = np.asarray(vals)
+        table = {}
+        for g in sorted(set(vals)):
+            m_all = vals_arr == g
+            m = m_all[: len(names)]
+            row = {"n_statements": int(m_all.sum())}
+            if np.isin(names_arr[m], ["reassure", "threaten", "dismiss"]).any():
+                st = stance_scores(names_arr[m], probs_arr[m], labels, bootstrap_samples, seed)
+                row.update(n_stance=st["n"], stance_macro_f1=st["macro_f1"], stance_macro_f1_ci95=st["macro_f1_ci95"],
+                           stance_accuracy=st["accuracy"])
+            e2e = end_to_end_scores(all_names_arr[m_all], all_pred_arr[m_all], bootstrap_samples, seed)
+            row.update(e2e_macro_f1=e2e["macro_f1"], e2e_macro_f1_ci95=e2e["macro_f1_ci95"],
+                       flag_precision=e2e["flag_precision"], flag_recall=e2e["flag_recall"])
+            table[g] = row
+        out["by"][key] = table
+    return out

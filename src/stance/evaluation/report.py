@@ -17,13 +17,20 @@ from ..calibration import apply_temperature
 from ..data import checkpoint_splits
 from ..atomic import FileLock, atomic_write_text
 from ..inference import StanceClassifier, decide
-from ..inputs import speaker_segment
-from ..training import score_split, subsample_none
+from ..inputs import dataset_speakers
+from ..training import subsample_none
 from . import plots
 from .baselines import REGISTRY
 from .behaviour import markdown as behaviour_markdown
 from .behaviour import run_suite
-from .metrics import calibration_before_after, expected_calibration_error, reliability_bins, risk_coverage, stance_view
+from .metrics import (
+    calibration_before_after,
+    expected_calibration_error,
+    reliability_bins,
+    risk_coverage,
+    score_split,
+    stance_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     lock = FileLock(out / ".lock", f"report folder {out}").acquire()  # one writer per report folder; freed at exit
     none_ds = data.others[split].filter(lambda r: r["label_name"] == "none")  # three-label checkpoints only
-    speakers = [speaker_segment(sp, sd) for sp, sd in zip(test["speaker"], test["side"])]
+    speakers = dataset_speakers(test)
 
     # Fine-tuned model (its throughput measured the same way as the baselines').
     start = time.perf_counter()
@@ -72,8 +79,8 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     probs = apply_temperature(logits, clf.temperature)
     none_probs = None
     if len(none_ds):
-        nspk = [speaker_segment(sp, sd) for sp, sd in zip(none_ds["speaker"], none_ds["side"])]
-        none_probs = (none_ds, clf.predict_proba(none_ds["text"], cfg.batch_size, none_ds["context_before"], nspk))
+        none_probs = (none_ds, clf.predict_proba(none_ds["text"], cfg.batch_size, none_ds["context_before"],
+                                                 dataset_speakers(none_ds)))
     rows = [{"name": "fine-tuned (this checkpoint)", "key": "finetuned", "probs": probs, "threshold": clf.abstain_threshold,
              "none_probs": none_probs, "train_seconds": ckpt_metrics.get("train_runtime_seconds"), "throughput": tput,
              "description": f"{clf.meta.get('base_model', 'encoder')} fine-tuned ({clf.input_format}), {model_path}"}]

@@ -46,12 +46,12 @@ def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict
 
     from ..data import checkpoint_splits
     from ..inference import StanceClassifier
-    from ..inputs import speaker_segment
+    from ..inputs import dataset_speakers
     from .metrics import stance_scores
 
     data = checkpoint_splits(model_dirs[0])
     test = data.dataset["test"]
-    speakers = [speaker_segment(sp, sd) for sp, sd in zip(test["speaker"], test["side"])]
+    speakers = dataset_speakers(test)
     data_cfg = OmegaConf.load(model_dirs[0] / "config.yaml").data
     probs = []
     for d in model_dirs:
