@@ -180,18 +180,21 @@ class StanceClassifier:
         if isinstance(speakers, str):
             speakers = [speakers]
         logits, truncated = self.logits(texts, batch_size, contexts, speakers)
-        probs = apply_temperature(logits, self.temperature)
-        return [self._prediction(p, t) for p, t in zip(probs, truncated)]
+        return self.predictions(apply_temperature(logits, self.temperature), truncated)
+
+    def predictions(self, probs: np.ndarray, truncated: Sequence[bool]) -> list[Prediction]:
+        """``Prediction`` objects from calibrated probabilities (rows in ``self.labels`` order) and the
+        truncation flags of ``logits``: for callers that batch the forward pass themselves (``stance serve``)."""
+        return [self._prediction(p, f, t) for p, f, t in zip(probs, self.decide(probs), truncated)]
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         """Final label index per row; -1 where the answer is ``none`` and the checkpoint has no none class.
         A stance is flagged when it is the most probable label and its probability reaches the threshold."""
         return decide(probs, self.labels, self.abstain_threshold)
 
-    def _prediction(self, probs: np.ndarray, truncated: bool) -> Prediction:
+    def _prediction(self, probs: np.ndarray, final: int, truncated: bool) -> Prediction:
         best = int(self.stance_idx[int(np.argmax(probs[self.stance_idx]))])
         stance_score = float(probs[best])
-        final = int(self.decide(probs[None, :])[0])
         label = NONE if final < 0 else self.labels[final]
         if label == NONE:
             score = 1.0 - stance_score  # the same for three- and four-label checkpoints, and never below P(none)

@@ -173,7 +173,7 @@ class Batcher:
 
             logits, truncated = self.clf.logits(texts, self.batch_size, contexts=contexts, speakers=speakers)
             probs = apply_temperature(logits, self.clf.temperature)
-            scored = [Scored(self.clf._prediction(p, t), lg) for p, t, lg in zip(probs, truncated, logits)]
+            scored = [Scored(pred, lg) for pred, lg in zip(self.clf.predictions(probs, truncated), logits)]
             error = None
         except Exception as exc:  # reported to the waiting requests; the worker goes on
             log.exception("batch of %d texts failed", len(texts))
