@@ -412,7 +412,7 @@ def create_app(clf, settings: Settings | None = None, *, model_path: str | Path 
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from fastapi.responses import HTMLResponse, Response
     from starlette.concurrency import run_in_threadpool
 
     from . import __version__

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from ..calibration import apply_temperature
 from ..data import checkpoint_splits
 from ..atomic import FileLock, atomic_write_text
-from ..inference import StanceClassifier, decide
+from ..inference import StanceClassifier
 from ..inputs import dataset_speakers
 from ..training import subsample_none
 from . import plots
@@ -59,7 +59,8 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         raise ValueError(f"{model_path}: checkpoint labels {labels} differ from its data config {data.labels}")
     ckpt_cfg = OmegaConf.load(model_path / "config.yaml")
     split = cfg.split
-    train = subsample_none(data.dataset["train"], labels, ckpt_cfg.data.get("train_none_ratio"), cfg.seed)
+    # the baselines train on the very items the checkpoint trained on: the same draw of `none` items
+    train = subsample_none(data.dataset["train"], labels, ckpt_cfg.data.get("train_none_ratio"), ckpt_cfg.seed)
     val, test = data.dataset["validation"], data.dataset[split]
     names = list(test["label_name"])
     y = np.asarray(test["label"])
@@ -122,7 +123,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         curve.append((float(t), e["flag_precision"], e["flag_recall"]))
 
     seed_items = [i for i, src in enumerate(test["source"]) if src == "seed-article"]
-    final = decide(probs, labels, clf.abstain_threshold)
+    final = clf.decide(probs)
     seed_right = sum(1 for i in seed_items if (labels[final[i]] if final[i] >= 0 else "none") == names[i])
     behaviour = run_suite(clf) if cfg.behaviour else {}
 
