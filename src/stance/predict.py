@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
+from .textio import BadLine, Problem, decode_bytes, decode_lines, read_jsonl_lines, refuse_binary
+
 QUOTE_SUFFIXES = (".jsonl", ".csv")
 
 
@@ -34,96 +36,91 @@ class Item:
 
 @dataclass
 class Problems:
-    messages: list[str] = field(default_factory=list)
+    """The input problems of one run, each printed to standard error as ``warning: <problem>`` when
+    added. A plain string is a message that already names its input (an exception's text)."""
 
-    def add(self, msg: str) -> None:
-        self.messages.append(msg)
-        print(f"warning: {msg}", file=sys.stderr)
+    messages: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem | str) -> None:
+        if isinstance(problem, str):
+            problem = Problem("", 0, problem, "")
+        self.messages.append(problem)
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 # -- readers ---------------------------------------------------------------------------------------
-def _decode(path: str, raw: bytes, problems: Problems, first: bool = True, line: int | None = None,
-            check_binary: bool | None = None) -> str:
-    """UTF-8 (a leading byte-order mark dropped on the first line); invalid bytes replaced, with a
-    warning naming the file, line and byte. NUL bytes in the first line mean a binary file."""
-    from .extraction import decode_bytes
-
-    check = first if check_binary is None else check_binary
-    text, warnings = decode_bytes(path, raw, strip_bom=first, check_binary=check, line=line)
-    for w in warnings:
-        problems.add(w)
-    return text
-
-
 def read_quotes(path: str, problems: Problems, text_field: str = "text") -> Iterator[Item]:
     """Statements listed one per line (.txt), one per JSON object (.jsonl) or per CSV row (.csv)."""
     p = Path(path)
     suffix = p.suffix.lower()
     with p.open("rb") as fh:
         if suffix == ".csv":
-            csv.field_size_limit(2**31 - 1)  # a huge field is a long statement, not a crash
-            raw = fh.read()
-            if b"\x00" in raw.split(b"\n", 1)[0]:  # as for .txt/.jsonl: NULs in the first line mean binary
-                raise ValueError(f"{path}: binary file (NUL bytes), not UTF-8 text")
-            reader = csv.reader(io.StringIO(_decode(path, raw, problems, check_binary=False), newline=""))
-            header = next(reader, None)
-            if not header or text_field not in header:
-                problems.add(f"{path}:1: no {text_field!r} column (columns: {header})")
-                return
-            line = reader.line_num + 1  # the physical line on which the next row starts
-            blank = 0
-            for row in reader:
-                start, line = line, reader.line_num + 1
-                if not row:  # a blank line
-                    blank += 1
-                    continue
-                rec = dict(zip(header, row))
-                t = (rec.get(text_field) or "").strip()
-                if not t:
-                    problems.add(f"{path}:{start}: empty text; row skipped")
-                    continue
-                if "\x00" in t:
-                    problems.add(f"{path}:{start}: NUL byte(s) in the text; row skipped")
-                    continue
-                yield Item(t, path, start, rec.get("id") or "", rec.get("speaker") or "",
-                           context=rec.get("context_before") or "", role=rec.get("role") or rec.get("side") or "")
-            _note_blank(path, blank, problems)
+            yield from _read_csv(path, fh.read(), problems, text_field)
             return
         empty = True
         blank = 0
-        for i, raw in enumerate(fh, start=1):
-            line = _decode(path, raw, problems, first=i == 1, line=i).strip()
-            if not line:
+        if suffix == ".jsonl":
+            lines = read_jsonl_lines(fh, path, warn=problems.add)
+        else:  # one statement a line
+            lines = ((i, line.strip() or BadLine("blank")) for i, line in decode_lines(fh, path, warn=problems.add))
+        for i, value in lines:
+            if isinstance(value, BadLine) and value.reason == "blank":
                 blank += 1
                 continue
             empty = False
-            if "\x00" in line:
-                problems.add(f"{path}:{i}: NUL byte(s) in the line; line skipped")
-                continue
-            if suffix == ".jsonl":
-                try:
-                    obj = json.loads(line)
-                except (ValueError, RecursionError) as exc:  # also huge integers and deep nesting
-                    problems.add(f"{path}:{i}: invalid JSON ({getattr(exc, 'msg', None) or str(exc)[:80]}); line skipped")
-                    continue
-                t = obj.get(text_field) if isinstance(obj, dict) else None
-                if not isinstance(t, str) or not t.strip():
-                    problems.add(f"{path}:{i}: no non-empty {text_field!r} string; line skipped")
-                    continue
-                yield Item(t.strip(), path, i, str(obj.get("id") or ""), str(obj.get("speaker") or ""),
-                           context=str(obj.get("context_before") or ""), role=str(obj.get("role") or obj.get("side") or ""))
+            if "\x00" in (value.text if isinstance(value, BadLine) else value if suffix != ".jsonl" else ""):
+                problems.add(Problem(path, i, "NUL byte(s) in the line; line skipped", ""))
+            elif isinstance(value, BadLine):
+                problems.add(Problem(path, i, f"invalid JSON ({value.detail}); line skipped", ""))
+            elif suffix != ".jsonl":
+                yield Item(value, path, i)
+            elif isinstance(t := value.get(text_field) if isinstance(value, dict) else None, str) and t.strip():
+                yield Item(t.strip(), path, i, str(value.get("id") or ""), str(value.get("speaker") or ""),
+                           context=str(value.get("context_before") or ""),
+                           role=str(value.get("role") or value.get("side") or ""))
             else:
-                yield Item(line, path, i)
+                problems.add(Problem(path, i, f"no non-empty {text_field!r} string; line skipped", ""))
         if empty:
-            problems.add(f"{path}: empty file")
+            problems.add(Problem(path, 0, "empty file", ""))
         else:
             _note_blank(path, blank, problems)
+
+
+def _read_csv(path: str, raw: bytes, problems: Problems, text_field: str) -> Iterator[Item]:
+    csv.field_size_limit(2**31 - 1)  # a huge field is a long statement, not a crash
+    refuse_binary(path, raw.split(b"\n", 1)[0])  # as for .txt/.jsonl: NULs in the first line mean binary
+    text, warnings = decode_bytes(path, raw, check_binary=False)
+    for w in warnings:
+        problems.add(w)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header or text_field not in header:
+        problems.add(Problem(path, 1, f"no {text_field!r} column (columns: {header})", ""))
+        return
+    line = reader.line_num + 1  # the physical line on which the next row starts
+    blank = 0
+    for row in reader:
+        start, line = line, reader.line_num + 1
+        if not row:  # a blank line
+            blank += 1
+            continue
+        rec = dict(zip(header, row))
+        t = (rec.get(text_field) or "").strip()
+        if not t:
+            problems.add(Problem(path, start, "empty text; row skipped", ""))
+            continue
+        if "\x00" in t:
+            problems.add(Problem(path, start, "NUL byte(s) in the text; row skipped", ""))
+            continue
+        yield Item(t, path, start, rec.get("id") or "", rec.get("speaker") or "",
+                   context=rec.get("context_before") or "", role=rec.get("role") or rec.get("side") or "")
+    _note_blank(path, blank, problems)
 
 
 def _note_blank(path: str, blank: int, problems: Problems) -> None:
     """Blank lines hold no statement, but the user hears how many were passed over."""
     if blank:
-        problems.add(f"{path}: {blank} blank line(s) ignored (no statement on them)")
+        problems.add(Problem(path, 0, f"{blank} blank line(s) ignored (no statement on them)", ""))
 
 
 def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
@@ -133,11 +130,11 @@ def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
     for path in paths:
         if path == "-":
             try:
-                statements = extract_statements(_decode("<stdin>", sys.stdin.buffer.read(), problems), "<stdin>")
+                text, warnings = decode_bytes("<stdin>", sys.stdin.buffer.read())
             except ValueError as exc:
                 problems.add(str(exc))
                 continue
-            warnings: list[str] = []
+            statements = extract_statements(text, "<stdin>")
         else:
             try:
                 statements, warnings = extract_file(path)
@@ -147,7 +144,7 @@ def read_articles(paths: list[str], problems: Problems) -> Iterator[Item]:
         for w in warnings:
             problems.add(w)
         if not statements and path != "-":
-            problems.add(f"{path}: no statements found")
+            problems.add(Problem(path, 0, "no statements found", ""))
         previous: dict[str, str] = {}  # speaker -> their previous statement in this file
         for st in statements:
             yield Item(st.text, st.file, None, "", st.speaker, st.kind, st.start, st.end, previous.get(st.speaker, ""),

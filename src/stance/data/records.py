@@ -1,10 +1,11 @@
 """Reading labelled quotes from JSONL, with errors that name the file, the line and the problem."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
+
+from ..textio import BadLine, Problem, read_jsonl_lines
 
 REQUIRED_FIELDS = ("id", "text", "label", "speaker", "source", "doc")
 OPTIONAL_FIELDS = ("date", "url", "origin", "context_before", "notes", "genre", "kind", "side", "title", "licence")
@@ -12,20 +13,6 @@ ORIGINS = ("seed", "corpus", "authored", "augmented")
 # How the statement reached us: a briefing or press answer, a speech, a first-person written statement,
 # a third-person readout or reported speech, or a news article's quote or report (data/CODEBOOK.md).
 GENRES = ("transcript", "speech", "statement", "reported", "news")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the data, located precisely."""
-
-    file: str
-    line: int
-    message: str
-    severity: str = "error"  # "error" stops training; "warning" is reported and kept
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.severity}: {self.message}"
 
 
 @dataclass
@@ -113,25 +100,21 @@ def read_jsonl(paths: Iterable[str | Path], codebook_labels: list[str]) -> LoadR
             result.problems.append(Problem(name, 0, "file not found"))
             continue
         with path.open("rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                try:
-                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    result.problems.append(Problem(name, lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
+            for lineno, value in read_jsonl_lines(fh, name, strict=True, check_binary=False):
+                if isinstance(value, BadLine):
+                    result.problems.append(_bad_line_problem(name, lineno, value))
                     continue
-                if not line.strip():
-                    result.problems.append(Problem(name, lineno, "blank line", "warning"))
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    result.problems.append(Problem(name, lineno, f"invalid JSON: {exc.msg} (column {exc.colno})"))
-                    continue
-                except (ValueError, RecursionError) as exc:  # huge integers, deep nesting
-                    result.problems.append(Problem(name, lineno, f"invalid JSON: {str(exc)[:80]}"))
-                    continue
-                problems = _check_fields(obj, name, lineno, codebook_labels)
+                problems = _check_fields(value, name, lineno, codebook_labels)
                 result.problems.extend(problems)
                 if not any(p.severity == "error" for p in problems):
-                    result.records.append(Record(obj, name, lineno))
+                    result.records.append(Record(value, name, lineno))
     return result
+
+
+def _bad_line_problem(file: str, line: int, bad: BadLine) -> Problem:
+    if bad.reason == "blank":
+        return Problem(file, line, "blank line", "warning")
+    if bad.reason == "utf8":
+        return Problem(file, line, f"not valid UTF-8 ({bad.detail})")
+    column = f" (column {bad.column})" if bad.column is not None else ""
+    return Problem(file, line, f"invalid JSON: {bad.detail}{column}")
