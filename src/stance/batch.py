@@ -168,17 +168,15 @@ def plan_chunks(path: str, kind: str, rows_per_chunk: int) -> list[Chunk]:
 # -- reading and extraction (Ray tasks) ------------------------------------------------------------------
 def _records(chunk: Chunk, text_field: str, problems: list[str]) -> Iterator[tuple[int, dict]]:
     """(line or row number, record) of a chunk; bad lines and rows are reported, never raised."""
-    from .extraction import decode_bytes
+    from .textio import decode_bytes, read_text
 
     if chunk.fmt == "text":
-        from .extraction import read_text
-
         try:
             text, warnings = read_text(chunk.path)
         except (OSError, ValueError) as exc:
             problems.append(str(exc))
             return
-        problems.extend(warnings)
+        problems.extend(str(w) for w in warnings)
         if text.strip():
             yield 1, {text_field: text, "id": chunk.path}
         return
@@ -207,7 +205,7 @@ def _records(chunk: Chunk, text_field: str, problems: list[str]) -> Iterator[tup
         except ValueError:
             problems.append(f"{chunk.path}:{i}: binary data (NUL bytes); line skipped")
             continue
-        problems.extend(warnings)
+        problems.extend(str(w) for w in warnings)
         line = line.strip()
         if not line:
             continue
