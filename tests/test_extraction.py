@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from stance import extraction
 from stance.extraction import (
     Statement,
     extract_file,
     extract_statements,
+    files,
     iter_paragraphs,
-    decode_bytes,
     read_text,
 )
 
@@ -23,7 +22,10 @@ SEED = Path(__file__).resolve().parents[1] / "data" / "raw" / "article.txt"
 # Every statement of the seed article: (kind, speaker, text). Texts are compared after _norm();
 # an extracted text must contain the expected one and be at most SLACK characters longer.
 SEED_STATEMENTS = [
-    ("reported", "Russia",  # "russian troops in VenezuelaRussia said": caption glued to the sentence
+    # The photo caption "russian troops in Venezuela" is glued to "Russia said" with no space between them.
+    # No general rule tells such a glue from a camel-case name (WordPress, TurkStream, JavaScript occur in
+    # news text too), so the subject is kept as written (the rule that split it existed for this article only).
+    ("reported", "russian troops in VenezuelaRussia",
      "“specialists” it sent to Venezuela under a military cooperation deal posed no threat to "
      "regional stability"),
     ("reported", "Donald Trump",
@@ -329,24 +331,10 @@ def test_read_text_invalid_utf8(tmp_path):
                      + b"Caf\xe9.")
     text, warnings = read_text(path)
     assert "\ufffd" in text
-    assert len(warnings) == 1 and str(path) in warnings[0]
+    assert len(warnings) == 1 and str(path) in str(warnings[0])
     statements, warnings2 = extract_file(path)
     assert warnings2 == warnings
     assert statements[0].speaker == "Peskov" and statements[0].file == str(path)
-
-
-def test_decode_bytes_names_line_and_byte_counting_the_bom():
-    raw = b"\xef\xbb\xbffirst line\nsecond caf\xe9\n"
-    text, warnings = decode_bytes("f.txt", raw)
-    assert text == "first line\nsecond caf\ufffd\n"
-    assert warnings == ["f.txt:2: invalid UTF-8 at byte 24; undecodable bytes replaced with U+FFFD"]
-    assert raw[24:25] == b"\xe9"
-    # decoded line by line: the caller says which line the bytes start on
-    _, warnings = decode_bytes("f.txt", b"caf\xe9\n", strip_bom=False, line=7)
-    assert warnings == ["f.txt:7: invalid UTF-8 at byte 3 of the line; undecodable bytes replaced with U+FFFD"]
-    with pytest.raises(ValueError, match="f.txt: binary file"):
-        decode_bytes("f.txt", b"a\x00b")
-    assert decode_bytes("f.txt", b"a\x00b", check_binary=False) == ("a\x00b", [])
 
 
 def test_read_text_binary(tmp_path):
@@ -362,7 +350,7 @@ def test_read_text_empty(tmp_path):
     path = tmp_path / "empty.txt"
     path.write_bytes(b"")
     text, warnings = read_text(path)
-    assert text == "" and len(warnings) == 1 and str(path) in warnings[0] and "empty" in warnings[0]
+    assert text == "" and [str(w) for w in warnings] == [f"{path}: file is empty"]
     assert extract_file(path) == ([], warnings)
 
 
@@ -389,14 +377,14 @@ def test_iter_paragraphs_offsets_are_global():
 
 def test_streamed_extract_file_matches(monkeypatch, seed, tmp_path):
     _, statements = seed
-    monkeypatch.setattr(extraction, "STREAM_THRESHOLD", 0)
+    monkeypatch.setattr(files, "STREAM_THRESHOLD", 0)
     assert extract_file(SEED) == (statements, [])
-    monkeypatch.setattr(extraction, "_BLOCK_CHARS", 300)  # many blocks: names and pronouns carry over
+    monkeypatch.setattr(files, "BLOCK_CHARS", 300)  # many blocks: names and pronouns carry over
     assert extract_file(SEED) == (statements, [])
     transcript = tmp_path / "briefing.txt"
     longer = TRANSCRIPT.replace("Ukraine.", "Ukraine.\n\n" + "More words here. " * 30)
     transcript.write_text(longer, encoding="utf-8")
-    monkeypatch.setattr(extraction, "_BLOCK_CHARS", 120)
+    monkeypatch.setattr(files, "BLOCK_CHARS", 120)
     streamed, _ = extract_file(transcript)
     whole = extract_statements(transcript.read_text(encoding="utf-8"), str(transcript))
     assert [s.speaker for s in streamed] == ["Ms. Psaki"] * 3 + ["Mr. Kirby", "The President"]
@@ -406,7 +394,8 @@ def test_streamed_extract_file_matches(monkeypatch, seed, tmp_path):
     bad.write_bytes(b"Peskov said the troops would leave the country soon.\n\nBad byte \xff here.\n")
     found, warnings = extract_file(bad)
     assert [s.text for s in found] == ["the troops would leave the country soon"]
-    assert len(warnings) == 1 and str(bad) in warnings[0]
+    assert [str(w) for w in warnings] == [
+        f"{bad}: invalid UTF-8 on 1 line(s), first line 3; undecodable bytes replaced with U+FFFD"]
 
 
 @pytest.mark.parametrize("layout", ["one line per paragraph", "hard-wrapped, no blank lines"])
@@ -418,8 +407,13 @@ def test_seed_other_layouts(seed, layout):
     else:
         text = "\n".join(textwrap.fill(p, 60) for p in paras)
     got = extract_statements(text)
-    assert [(s.kind, s.speaker, _norm(s.text)) for s in got] == [
-        (s.kind, s.speaker, _norm(s.text)) for s in statements]
+    assert [(s.kind, _norm(s.text)) for s in got] == [(s.kind, _norm(s.text)) for s in statements]
+    # Every speaker is the same in each layout but one: the first statement's subject is a photo caption
+    # glued to "Russia said" and is kept as written (SEED_STATEMENTS); hard-wrapped, the headline joins
+    # that paragraph, so the subject as written starts with the headline's last words.
+    assert [s.speaker for s in got[1:]] == [s.speaker for s in statements[1:]]
+    glued = "russian troops in VenezuelaRussia"
+    assert got[0].speaker == glued if layout == "one line per paragraph" else got[0].speaker.endswith(" " + glued)
     assert all(text[s.start:s.end] == s.text for s in got)
 
 

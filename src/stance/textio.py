@@ -96,7 +96,7 @@ def read_text(path: str | Path) -> tuple[str, list[Problem]]:
 class BadLine:
     """A line that holds no value: ``reason`` is ``"blank"``, ``"utf8"`` (invalid UTF-8, strict
     reading only) or ``"json"`` (not JSON). ``text`` is the decoded line, stripped; ``detail`` the
-    decoder's or parser's message; ``column`` where a JSON syntax error is, in the line as written."""
+    decoder's or parser's message; ``column`` where a JSON syntax error is, in the text parsed."""
 
     reason: str
     text: str = ""
@@ -133,9 +133,10 @@ def read_jsonl_lines(raw_lines: Iterable[bytes], name: str, *, first_line: int =
                      ) -> Iterator[tuple[int, object]]:
     """Yield ``(line number, parsed JSON value or BadLine)`` for each line of a JSON Lines file.
 
-    Decoding is that of :func:`decode_lines`. A line is parsed without its surrounding whitespace; a
-    blank line, invalid UTF-8 (``strict``) and invalid JSON (also huge integers and deep nesting)
-    give a :class:`BadLine`, never an exception.
+    Decoding is that of :func:`decode_lines`. A blank line, invalid UTF-8 (``strict``) and invalid
+    JSON (also huge integers and deep nesting) give a :class:`BadLine`, never an exception. A line is
+    parsed as written when ``strict`` (only JSON's own whitespace may surround the value), otherwise
+    without its surrounding whitespace of any kind.
     """
     for number, line in decode_lines(raw_lines, name, first_line=first_line, strict=strict,
                                      check_binary=check_binary, warn=warn):
@@ -147,9 +148,8 @@ def read_jsonl_lines(raw_lines: Iterable[bytes], name: str, *, first_line: int =
             yield number, BadLine("blank")
             continue
         try:
-            yield number, json.loads(text)
+            yield number, json.loads(line if strict else text)
         except json.JSONDecodeError as exc:
-            lead = len(line) - len(line.lstrip())
-            yield number, BadLine("json", text, exc.msg, exc.colno + lead if exc.lineno == 1 else exc.colno)
+            yield number, BadLine("json", text, exc.msg, exc.colno)
         except (ValueError, RecursionError) as exc:  # huge integers, deep nesting
             yield number, BadLine("json", text, str(exc)[:80])
