@@ -12,11 +12,12 @@ import pytest
 ray = pytest.importorskip("ray")
 pd = pytest.importorskip("pandas")
 
-from conftest import ROOT, compose, make_records, write_jsonl  # noqa: E402
-
 from stance.batch import MANIFEST, BatchError, local_worker_env, run_batch  # noqa: E402
+from stance.config import compose  # noqa: E402
 from stance.predict import predict_command  # noqa: E402
 from stance.summarize import load_predictions, summarize, summarize_command  # noqa: E402
+
+from .helpers import ROOT, make_records, write_jsonl  # noqa: E402
 
 ARTICLES = ROOT / "tests" / "fixtures" / "wikinews_articles.jsonl"
 

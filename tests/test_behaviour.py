@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT
 from stance.evaluation.behaviour import build_suite, run_suite
 from stance.inference import Prediction
+
+from .helpers import ROOT
 
 LABELS = ["reassure", "threaten", "dismiss", "none"]
 

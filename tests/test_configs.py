@@ -10,7 +10,9 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from conftest import ROOT, compose
+from stance.config import compose
+
+from .helpers import ROOT
 
 CONFIGS = ROOT / "configs"
 
@@ -71,6 +73,7 @@ def test_wrong_type_is_named():
     assert "per_device_train_batch_size" in str(err.value) + str(err.value.__cause__)
 
 
+@pytest.mark.slow  # spawns the command line
 def test_cli_reports_mistyped_key(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "stance.cli", "train", "trainer.lerning_rate=1e-4",
                            f"paths.output_dir={tmp_path}"], capture_output=True, text=True, timeout=120)

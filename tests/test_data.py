@@ -8,8 +8,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from conftest import ROOT, compose, make_records, write_jsonl
+from stance.config import compose
 from stance.data import DataError, validate
+
+from .helpers import ROOT, make_records, write_jsonl
 
 
 def _data_cfg(path, *extra):
@@ -130,6 +132,7 @@ def test_near_duplicates_are_reported_and_kept_in_one_split(tmp_path):
     assert len(data.records) == len(rows)  # nothing dropped
 
 
+@pytest.mark.slow  # spawns the command line
 def test_validate_cli_exit_codes(tmp_path, tiny_jsonl):
     ok = subprocess.run([sys.executable, "-m", "stance.cli", "data", "validate", f"data.files=[{tiny_jsonl}]",
                          "data=quotes_stance"], capture_output=True, text=True, timeout=120)

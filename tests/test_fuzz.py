@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_records
+from .helpers import make_records
 
 settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True, database=None,
                           suppress_health_check=list(HealthCheck))
@@ -288,7 +288,7 @@ def corruptions(draw):
 
 
 def _validate_rows(tmp: Path, lines: list[bytes]):
-    from conftest import compose
+    from stance.config import compose
     from stance.data import DataError, validate
 
     path = tmp / "quotes.jsonl"

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from transformers import pipeline
 
-from conftest import ROOT
+from .helpers import ROOT
 
 
 def stance(*args, input: bytes | None = None):
@@ -24,6 +25,7 @@ def test_transformers_pipeline_loads_checkpoint_with_label_names(smoke_run):
     assert {d["label"] for d in out[0]} == {"reassure", "threaten", "dismiss", "none"}
 
 
+@pytest.mark.slow  # spawns the command line
 def test_predict_texts_jsonl(smoke_run):
     proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl",
                   "We pose no threat to anyone.", "They will pay a price.")
@@ -36,6 +38,7 @@ def test_predict_texts_jsonl(smoke_run):
     assert all((r["stance"] == "none") == r["abstained"] for r in rows)
 
 
+@pytest.mark.slow  # spawns the command line
 def test_positional_jsonl_is_read_as_statements_not_as_an_article(smoke_run, tmp_path):
     quotes = tmp_path / "quotes.jsonl"
     quotes.write_text('{"id": "a", "text": "We seek no conflict.", "speaker": "A spokesman", "side": "Russia"}\n'
@@ -46,6 +49,7 @@ def test_positional_jsonl_is_read_as_statements_not_as_an_article(smoke_run, tmp
     assert [(r["id"], r["text"]) for r in rows] == [("a", "We seek no conflict."), ("b", "They will pay a price.")]
 
 
+@pytest.mark.slow  # spawns the command line
 def test_predict_from_files_reports_bad_lines_and_keeps_going(smoke_run, tmp_path):
     quotes = tmp_path / "quotes.jsonl"
     quotes.write_text('{"id": "a", "text": "We seek no conflict."}\n{"id": "b"}\nnot json\n{"id": "c", "text": "Nonsense."}\n')
@@ -73,6 +77,7 @@ def test_predict_from_files_reports_bad_lines_and_keeps_going(smoke_run, tmp_pat
     assert "5 statement(s) classified" in err
 
 
+@pytest.mark.slow  # spawns the command line
 def test_predict_whole_article_with_speakers(smoke_run, tmp_path):
     article = ROOT / "data" / "raw" / "article.txt"
     proc = stance("predict", "--model", smoke_run["model_dir"], article, "--format", "jsonl")
@@ -85,6 +90,7 @@ def test_predict_whole_article_with_speakers(smoke_run, tmp_path):
         assert r["file"] == str(article) and 0 <= r["start"] < r["end"] <= len(text)
 
 
+@pytest.mark.slow  # spawns the command line
 def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
     binary = tmp_path / "blob.txt"
     binary.write_bytes(b"\x00\x01\x02 binary \x00")
@@ -99,6 +105,7 @@ def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
     assert any(r["file"] == "<stdin>" for r in rows)
 
 
+@pytest.mark.slow  # spawns the command line
 def test_eval_writes_report_and_figures(smoke_run, tmp_path):
     report_dir = tmp_path / "report"
     (tmp_path / "sweep").mkdir()  # a sweep of another encoder beside the report: named, not mixed in
@@ -123,6 +130,7 @@ def test_eval_writes_report_and_figures(smoke_run, tmp_path):
     assert all(b["n"] > 0 and 0 <= b["failure_rate"] <= 1 for b in metrics["behaviour"].values())
 
 
+@pytest.mark.slow  # spawns the command line
 def test_eval_refuses_a_different_data_version(smoke_run, tmp_path):
     other = tmp_path / "other.jsonl"
     other.write_text(Path(smoke_run["data_file"]).read_text().replace("said official 0-0", "said official zero"))
@@ -132,6 +140,7 @@ def test_eval_refuses_a_different_data_version(smoke_run, tmp_path):
     assert "allow_data_mismatch" in proc.stderr.decode()
 
 
+@pytest.mark.slow  # spawns the command line
 def test_extract_cli_writes_statements_with_speakers(tmp_path):
     out = tmp_path / "statements.jsonl"
     proc = stance("extract", ROOT / "data" / "raw" / "article.txt", "--output", out)
@@ -156,6 +165,7 @@ def test_bench_runs_and_reports_every_measure(smoke_run, tmp_path):
     assert "macro_f1_test" in res and "vs pipeline" in markdown(res, "m")
 
 
+@pytest.mark.slow  # spawns the command line
 def test_csv_rows_with_line_breaks_and_blank_lines_keep_text_and_line_numbers(smoke_run, tmp_path):
     table = tmp_path / "quotes.csv"
     table.write_bytes("\ufefftext,id\n\"We seek\nno war.\",a\n\n\"They lie.\",b\n".encode())
@@ -166,6 +176,7 @@ def test_csv_rows_with_line_breaks_and_blank_lines_keep_text_and_line_numbers(sm
     assert f"{table}: 1 blank line(s) ignored" in proc.stderr.decode()
 
 
+@pytest.mark.slow  # spawns the command line
 def test_missing_paths_are_reported_not_classified(smoke_run, tmp_path):
     proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl", tmp_path / "missing.txt",
                   "--text", "notes.txt")
@@ -175,6 +186,7 @@ def test_missing_paths_are_reported_not_classified(smoke_run, tmp_path):
     assert [json.loads(l)["text"] for l in proc.stdout.decode().splitlines()] == ["notes.txt"]
 
 
+@pytest.mark.slow  # spawns the command line
 def test_eval_refuses_the_training_split(smoke_run, tmp_path):
     proc = stance("eval", "--model", smoke_run["model_dir"], "split=train", "baselines.enabled=[]",
                   f"report_dir={tmp_path / 'r'}", f"paths.output_dir={tmp_path / 'out'}")

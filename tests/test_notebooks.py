@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import ROOT
+from .helpers import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
 

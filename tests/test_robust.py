@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from .helpers import ROOT
 
 PY = sys.executable
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -26,6 +26,7 @@ def stance(*args, env=None, **kw):
 
 
 # -- 1. training survives interruption --------------------------------------------------------------
+@pytest.mark.slow  # spawns the command line
 def test_interrupted_training_resumes_to_the_same_scores(smoke_run, tmp_path):
     """SIGTERM at step 1 (exit 143), resume, SIGINT at step 3 (exit 130), resume=latest: the final
     test scores equal those of the uninterrupted smoke run (same config and seed)."""
@@ -79,7 +80,7 @@ def test_resume_refusals_are_one_clear_line(tmp_path):
 # -- 2. atomic outputs -------------------------------------------------------------------------------
 def test_crash_while_saving_leaves_the_previous_checkpoint_and_link(smoke_run, tmp_path, monkeypatch):
     from stance import StanceClassifier, training
-    from conftest import compose
+    from stance.config import compose
 
     link = tmp_path / "latest"
     training._point_latest(link, Path(smoke_run["model_dir"]))
@@ -212,11 +213,12 @@ def test_predict_csv_resume_keeps_one_header(smoke_run, tmp_path):
 
 
 # -- 5. concurrency --------------------------------------------------------------------------------------
+@pytest.mark.slow  # spawns the command line
 def test_two_writers_of_one_output_or_run_folder(smoke_run, tmp_path):
     from stance.atomic import FileLock, LockedError
     from stance.prediction_output import PredictionOutput
     from stance.training import train
-    from conftest import compose
+    from stance.config import compose
 
     out = tmp_path / "out.jsonl"
     first = PredictionOutput(out, "jsonl")

@@ -229,6 +229,7 @@ def test_full_queue_answers_429(clf, smoke_run):
     asyncio.run(go())
 
 
+@pytest.mark.slow  # spawns the command line
 def test_serve_command_help_binds_localhost_by_default():
     out = subprocess.run([sys.executable, "-m", "stance.cli", "serve", "--help"], capture_output=True, text=True, check=True).stdout
     assert "--model" in out and "default 127.0.0.1" in out

@@ -131,3 +131,15 @@ def test_aggregate_sweep_means_and_seed_ensemble(smoke_run, tmp_path):
     summary = json.loads((report.parent / "summary.json").read_text())
     assert "seed=2" in summary["seed_ensemble"]["skipped"] and summary["n_runs"] == 2
     assert "Seed ensemble not scored" in report.read_text()
+
+
+def test_model_card_loads_with_huggingface_hub_and_names_no_local_model_path(smoke_run):
+    from huggingface_hub import ModelCard
+
+    model_dir = Path(smoke_run["model_dir"])
+    card = ModelCard.load(model_dir / "README.md")
+    assert card.data.base_model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert [r.metric_name for r in card.data.eval_results] == ["macro-F1", "accuracy"]
+    assert card.data.eval_results[0].metric_value == round(smoke_run["metrics"]["test"]["macro_f1"], 4)
+    assert str(model_dir) not in card.text and str(model_dir.parent) not in card.text  # the reader's path, not the trainer's
+    assert 'StanceClassifier.load("path/to/this/folder")' in card.text

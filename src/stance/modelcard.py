@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .encoders import hub_id
 
@@ -73,132 +73,61 @@ def _group_table(table: dict, key: str) -> str:
     return "\n".join(lines)
 
 
-def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
+TEMPLATE = Path(__file__).with_name("modelcard_template.md")
+
+
+def card_data(cfg, data, metrics: dict) -> ModelCardData:
+    """The card's Hub metadata (YAML front matter): base model, task, tags and the test scores as a model-index."""
     test = metrics["test"]
-    e2e = metrics["test_end_to_end"]
-    base = cfg.model.name_or_path
-    base_id = hub_id(base)
-    meta = {
-        "language": ["en"],
-        "license": "apache-2.0",
-        "library_name": "transformers",
-        "pipeline_tag": "text-classification",
-        "base_model": base_id,
-        "tags": ["stance-detection", "text-classification", "political-communication"],
-        "model-index": [{
-            "name": f"stance-{cfg.data.name}-" + base_id.split("/")[-1],
-            "results": [{
-                "task": {"type": "text-classification", "name": "Stance classification"},
-                "dataset": {"name": f"stance {cfg.data.name} (data hash {data.data_hash})", "type": "stance-quotes",
-                            "split": "test"},
-                "metrics": [
-                    {"type": "f1", "name": "macro-F1", "value": round(test["macro_f1"], 4)},
-                    {"type": "accuracy", "name": "accuracy", "value": round(test["accuracy"], 4)},
-                ],
-            }],
-        }],
-    }
-    per_class = "\n".join(
-        f"| {lab} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-        for lab, v in test["per_class"].items()
+    base_id = hub_id(cfg.model.name_or_path)
+    common = {"task_type": "text-classification", "task_name": "Stance classification", "dataset_type": "stance-quotes",
+              "dataset_name": f"stance {cfg.data.name} (data hash {data.data_hash})", "dataset_split": "test"}
+    return ModelCardData(
+        language=["en"], license="apache-2.0", library_name="transformers", pipeline_tag="text-classification",
+        base_model=base_id, tags=["stance-detection", "text-classification", "political-communication"],
+        model_name=f"stance-{cfg.data.name}-" + base_id.split("/")[-1],
+        eval_results=[EvalResult(**common, metric_type="f1", metric_name="macro-F1", metric_value=round(test["macro_f1"], 4)),
+                      EvalResult(**common, metric_type="accuracy", metric_name="accuracy", metric_value=round(test["accuracy"], 4))],
     )
-    lo, hi = test.get("macro_f1_ci95", [float("nan")] * 2)
+
+
+def _ci(v) -> str:
+    return f"{v[0]:.3f}-{v[1]:.3f}"
+
+
+def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
+    """Write ``README.md`` (Hub metadata and the card from ``modelcard_template.md``) into ``model_dir``."""
+    test, e2e = metrics["test"], metrics["test_end_to_end"]
     cb, ca = test["calibration_before"], test["calibration_after"]
-    definitions = "\n".join(f"- **{lab}**: {LABEL_DEFINITIONS.get(lab, '(user-defined label)')}" for lab in data.labels)
-    t = cfg.trainer
-    pinned = (f" Statements from {', '.join(cfg.data.test_only_sources)} are always in test."
-              if cfg.data.test_only_sources else "")
-    context = {"text+context": ", with the speaker's previous sentence as a second segment",
-               "text+speaker": ", with the speaker (name, role, side) as a second segment"}.get(cfg.model.input_format, "")
     best_val = metrics["best_validation_macro_f1"]
-    best_val = f"{best_val:.3f}" if best_val is not None else "not measured (no evaluation step ran)"
-    versions = "\n".join(f"- {k}: {v}" for k, v in _versions().items())
-    body = f"""# Stance classifier ({', '.join(data.labels)})
-
-Fine-tuned from `{base_id}` to tell, for a statement by an official about an international
-tension, whether the speaker means to **{'**, **'.join(data.labels)}**. Written automatically by
-`stance train` on save.
-
-## Labels
-{definitions}
-
-The full codebook, with decision rules and hard cases, is `data/CODEBOOK.md` in the stance repository.
-
-## Use
-```python
-from stance import StanceClassifier
-clf = StanceClassifier.load("path/to/this/folder")
-clf.predict(["Russia is not threatening anyone."], speakers=["Maria Zakharova, Russian Foreign Ministry"])
-# -> label (a stance or none), score, probabilities, abstained, and the best stance kept beside a none
-```
-or, with plain Hugging Face tooling (uncalibrated probabilities, same label names; the pipeline reads the
-statement alone, without the speaker segment, which the model was also trained to do):
-```python
-from transformers import pipeline
-pipeline("text-classification", model="path/to/this/folder")("All options are on the table.")
-```
-`stance_config.json` holds the input format (`{cfg.model.input_format}`), the temperature (calibration,
-fitted on validation: {metrics['temperature']:.3f}) and the stance-flag threshold
-({metrics['abstain_threshold']:.3f}: {'a stance is flagged when it is the top label and its probability reaches it, else the answer is none' if 'none' in data.labels else 'below it the answer is none'}).
-
-## Intended uses
-Tracking the rhetoric of officials' quoted statements across many news articles, briefings and
-speeches, in English, as an aid to analysts, researchers and journalists who read the flagged quotes.
-
-## Out-of-scope uses
-Judging the truth of a statement; predicting actions; moderation or decisions about people; text
-that is not an official's statement about another party (social media, opinion pieces); languages
-other than English. A `none` answer keeps the best stance and its probability beside it: check them
-when recall matters more than precision.
-
-## Training data
-`{', '.join(cfg.data.files)}` (hash `{data.data_hash}`), split by source document (no document in
-two splits), seed {cfg.data.split_seed}.{pinned}
-
-{_stats_table(data)}
-
-{_examples(data)}
-
-## Training
-Hugging Face `Trainer`, {t.num_train_epochs} epochs at most (early stopping on validation macro-F1,
-patience {t.early_stopping_patience}), learning rate {t.learning_rate}, batch size {t.per_device_train_batch_size},
-weight decay {t.weight_decay}, warm-up ratio {t.warmup_ratio}, class weights {t.class_weights}, seed {cfg.seed},
-max length {cfg.model.max_length} tokens{context}. Best validation macro-F1 {best_val};
-training took {metrics['train_runtime_seconds']:.0f} s.
-
-## Evaluation (held-out test split)
-**Stance task** ({test['n']} test statements whose gold label is a stance; the model's best stance):
-macro-F1 **{test['macro_f1']:.3f}** (bootstrap 95% interval {lo:.3f}-{hi:.3f}), accuracy {test['accuracy']:.3f}.
-
-**End to end** ({e2e['n']} test statements, stance and none mixed, as over whole articles): four-way
-macro-F1 {e2e['macro_f1']:.3f} (95% interval {e2e['macro_f1_ci95'][0]:.3f}-{e2e['macro_f1_ci95'][1]:.3f});
-of the {e2e['flags']} stance flags raised, {e2e['flag_precision']:.1%} are right (precision), and they find
-{e2e['flag_recall']:.1%} of the stance statements (recall).
-
-{_group_table(metrics.get('test_by_genre', {}), 'genre')}
-
-{_group_table(metrics.get('test_by_source', {}), 'source')}
-
-Three-way scores per class:
-
-| label | precision | recall | F1 | support |
-|---|---|---|---|---|
-{per_class}
-
-Calibration on test (temperature fitted on validation): ECE {cb['ece']:.3f} → {ca['ece']:.3f},
-NLL {cb['nll']:.3f} → {ca['nll']:.3f}, Brier {cb['brier']:.3f} → {ca['brier']:.3f}.
-
-## Limitations and biases
-The labelled statements come from US White House briefings and readouts (2021-2025), UN General
-Debate speeches (2014-2024), Kremlin readouts, addresses and press answers (1999-2022) and Wikinews
-articles: US and Russian officials and formal diplomatic register dominate; other governments speak
-mostly through news reports. Per-genre test sets are small, so their intervals are wide. Labels are one team's reading of a codebook; see the datasheet for
-inter-annotator agreement.
-
-## Framework versions
-{versions}
-"""
-    text = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n" + body
+    flag_rule = ("a stance is flagged when it is the top label and its probability reaches it, else the answer is none"
+                 if "none" in data.labels else "below it the answer is none")
+    card = ModelCard.from_template(
+        card_data(cfg, data, metrics), template_path=str(TEMPLATE),
+        labels=list(data.labels), base_model=hub_id(cfg.model.name_or_path),
+        definitions=[(lab, LABEL_DEFINITIONS.get(lab, "(user-defined label)")) for lab in data.labels],
+        input_format=cfg.model.input_format, temperature=f"{metrics['temperature']:.3f}",
+        threshold=f"{metrics['abstain_threshold']:.3f}", flag_rule=flag_rule,
+        data_files=", ".join(cfg.data.files), data_hash=data.data_hash, split_seed=cfg.data.split_seed,
+        pinned=(f" Statements from {', '.join(cfg.data.test_only_sources)} are always in test."
+                if cfg.data.test_only_sources else ""),
+        stats_table=_stats_table(data), examples=_examples(data),
+        t=cfg.trainer, seed=cfg.seed, max_length=cfg.model.max_length,
+        context={"text+context": ", with the speaker's previous sentence as a second segment",
+                 "text+speaker": ", with the speaker (name, role, side) as a second segment"}.get(cfg.model.input_format, ""),
+        best_validation=f"{best_val:.3f}" if best_val is not None else "not measured (no evaluation step ran)",
+        train_seconds=f"{metrics['train_runtime_seconds']:.0f}",
+        test={"n": test["n"], "macro_f1": f"{test['macro_f1']:.3f}", "accuracy": f"{test['accuracy']:.3f}",
+              "ci": _ci(test.get("macro_f1_ci95", [float("nan")] * 2))},
+        e2e={"n": e2e["n"], "macro_f1": f"{e2e['macro_f1']:.3f}", "ci": _ci(e2e["macro_f1_ci95"]), "flags": e2e["flags"],
+             "flag_precision": f"{e2e['flag_precision']:.1%}", "flag_recall": f"{e2e['flag_recall']:.1%}"},
+        genre_table=_group_table(metrics.get("test_by_genre", {}), "genre"),
+        source_table=_group_table(metrics.get("test_by_source", {}), "source"),
+        per_class="\n".join(f"| {lab} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                            for lab, v in test["per_class"].items()),
+        calibration={k: f"{cb[k]:.3f} → {ca[k]:.3f}" for k in ("ece", "nll", "brier")},
+        versions=list(_versions().items()),
+    )
     path = model_dir / "README.md"
-    path.write_text(text)
+    card.save(path)
     return path

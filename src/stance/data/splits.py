@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedGroupKFold
 
@@ -43,21 +45,19 @@ def near_duplicate_pairs(texts: list[str], threshold: float, chunk: int = 512) -
     return pairs
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, x: str) -> str:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+def _components(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, str]:
+    """Each node's group: the connected component of ``edges`` it belongs to, named by the component's
+    smallest node name (the name is what ``StratifiedGroupKFold`` orders groups by, so it stays stable)."""
+    index = {n: i for i, n in enumerate(dict.fromkeys([*nodes, *(n for e in edges for n in e)]))}
+    rows = [index[a] for a, _ in edges]
+    cols = [index[b] for _, b in edges]
+    graph = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(len(index), len(index)))
+    _, component = connected_components(graph, directed=False)
+    name: dict[int, str] = {}
+    for n, i in index.items():
+        c = int(component[i])
+        name[c] = min(name.get(c, n), n)
+    return {n: name[int(component[i])] for n, i in index.items()}
 
 
 @dataclass
@@ -107,15 +107,14 @@ def assign_splits(
 ) -> SplitResult:
     """Assign every record to train/validation/test, grouped by document, plus near-duplicate links and
     documents published twice (same title and date)."""
-    uf = _UnionFind()
+    edges = []
     for rec in records:
-        uf.find("doc:" + rec["doc"])
         # A readout of one call or meeting published twice (two documents, same title and date) is one group.
         if rec.get("title") and rec.get("date"):
-            uf.union("doc:" + rec["doc"], f"title:{rec['date']}:{normalize_text(rec['title'])}")
-    for a, b, _ in near_duplicates:
-        uf.union("doc:" + a["doc"], "doc:" + b["doc"])
-    group_of = {rec["id"]: uf.find("doc:" + rec["doc"]) for rec in records}
+            edges.append(("doc:" + rec["doc"], f"title:{rec['date']}:{normalize_text(rec['title'])}"))
+    edges += [("doc:" + a["doc"], "doc:" + b["doc"]) for a, b, _ in near_duplicates]
+    group = _components(["doc:" + rec["doc"] for rec in records], edges)
+    group_of = {rec["id"]: group["doc:" + rec["doc"]] for rec in records}
 
     forced: dict[str, str] = {}
     problems: list[Problem] = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import bootstrap
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss, precision_recall_fscore_support
 
 
@@ -48,17 +49,17 @@ def macro_f1(y_true, y_pred, n_labels: int) -> float:
 
 
 def bootstrap_ci(y_true, y_pred, n_labels: int, n_samples: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
-    """Percentile bootstrap interval of macro-F1 over resampled test items."""
+    """Percentile bootstrap interval of macro-F1 over resampled test items (``scipy.stats.bootstrap``,
+    pairs (y_true, y_pred) resampled together)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if len(y_true) == 0 or n_samples <= 0:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    scores = []
-    for _ in range(n_samples):
-        b = rng.integers(0, len(y_true), len(y_true))
-        scores.append(macro_f1(y_true[b], y_pred[b], n_labels))
-    lo, hi = np.quantile(scores, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    if len(y_true) == 1:  # every resample is the item itself (scipy needs two observations)
+        score = macro_f1(y_true, y_pred, n_labels)
+        return score, score
+    res = bootstrap((y_true, y_pred), lambda t, p: macro_f1(t, p, n_labels), n_resamples=n_samples, paired=True,
+                    vectorized=False, confidence_level=1 - alpha, method="percentile", rng=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def reliability_bins(probs: np.ndarray, y_true, n_bins: int = 5) -> list[dict]:
