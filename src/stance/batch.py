@@ -168,7 +168,7 @@ def plan_chunks(path: str, kind: str, rows_per_chunk: int) -> list[Chunk]:
 # -- reading and extraction (Ray tasks) ------------------------------------------------------------------
 def _records(chunk: Chunk, text_field: str, problems: list[str]) -> Iterator[tuple[int, dict]]:
     """(line or row number, record) of a chunk; bad lines and rows are reported, never raised."""
-    from .textio import decode_bytes, read_text
+    from .textio import BadLine, read_jsonl_lines, read_text
 
     if chunk.fmt == "text":
         try:
@@ -199,25 +199,20 @@ def _records(chunk: Chunk, text_field: str, problems: list[str]) -> Iterator[tup
     with open(chunk.path, "rb") as fh:
         fh.seek(chunk.byte_start)
         data = fh.read(chunk.byte_end - chunk.byte_start)
-    for i, raw in enumerate(data.splitlines(keepends=True), start=chunk.first_line):
-        try:
-            line, warnings = decode_bytes(chunk.path, raw, strip_bom=i == 1, check_binary=True, line=i)
-        except ValueError:
-            problems.append(f"{chunk.path}:{i}: binary data (NUL bytes); line skipped")
-            continue
-        problems.extend(str(w) for w in warnings)
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{chunk.path}:{i}: invalid JSON ({exc.msg}); line skipped")
-            continue
-        if not isinstance(obj, dict):
-            problems.append(f"{chunk.path}:{i}: not a JSON object; line skipped")
-            continue
-        yield i, obj
+    lines = read_jsonl_lines(data.splitlines(keepends=True), chunk.path, first_line=chunk.first_line,
+                             warn=lambda p: problems.append(str(p)))
+    try:
+        for i, obj in lines:
+            if isinstance(obj, BadLine):
+                if obj.reason == "json":  # a blank line is passed over
+                    problems.append(f"{chunk.path}:{i}: invalid JSON ({obj.detail}); line skipped")
+                continue
+            if not isinstance(obj, dict):
+                problems.append(f"{chunk.path}:{i}: not a JSON object; line skipped")
+                continue
+            yield i, obj
+    except ValueError:  # NUL bytes on the file's first line: not a text file
+        problems.append(f"{chunk.path}:1: binary data (NUL bytes); file skipped")
 
 
 def _s(value: Any) -> str:
