@@ -73,7 +73,8 @@ def _group_table(table: dict, key: str) -> str:
     return "\n".join(lines)
 
 
-def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
+def write_model_card(model_dir: Path, cfg, data, metrics: dict, checkpoint_meta) -> Path:
+    """The model card (``README.md``) of a checkpoint folder; ``checkpoint_meta``: its ``CheckpointMeta``."""
     test = metrics["test"]
     e2e = metrics["test_end_to_end"]
     base = cfg.model.name_or_path
@@ -138,8 +139,8 @@ from transformers import pipeline
 pipeline("text-classification", model="path/to/this/folder")("All options are on the table.")
 ```
 `stance_config.json` holds the input format (`{cfg.model.input_format}`), the temperature (calibration,
-fitted on validation: {metrics['temperature']:.3f}) and the stance-flag threshold
-({metrics['abstain_threshold']:.3f}: {'a stance is flagged when it is the top label and its probability reaches it, else the answer is none' if 'none' in data.labels else 'below it the answer is none'}).
+fitted on validation: {checkpoint_meta.temperature:.3f}) and the stance-flag threshold
+({checkpoint_meta.abstain_threshold:.3f}: {'a stance is flagged when it is the top label and its probability reaches it, else the answer is none' if 'none' in data.labels else 'below it the answer is none'}).
 
 ## Intended uses
 Tracking the rhetoric of officials' quoted statements across many news articles, briefings and
