@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 __all__ = ["CheckpointError", "CheckpointMeta", "LoadedCheckpoint", "verify_checkpoint", "read_meta", "read_metrics",
-           "read_run_config", "save", "load", "MODEL_CONFIG", "STANCE_CONFIG", "METRICS", "RUN_CONFIG", "WEIGHTS",
+           "read_run_config", "save", "load", "RUN_MODEL_DIR", "MODEL_CONFIG", "STANCE_CONFIG", "METRICS", "RUN_CONFIG", "WEIGHTS",
            "TOKENIZER", "MODEL_CARD"]
 
+RUN_MODEL_DIR = "model"  # a training run's checkpoint folder, inside its run folder
 MODEL_CONFIG = "config.json"  # transformers' model config, with id2label/label2id
 STANCE_CONFIG = "stance_config.json"  # CheckpointMeta
 METRICS = "metrics.json"  # test (and validation) scores of the run

@@ -83,7 +83,7 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike, resume: bool = False) -> 
         metrics = score(cfg, fitted, cal, encoded, data, tokenizer)
         meta = checkpoint_meta(cfg, data, cal)
 
-        model_dir = checkpoint.save(run_dir / "model", fitted.trainer.model, tokenizer, meta, metrics, to_container(cfg),
+        model_dir = checkpoint.save(run_dir / checkpoint.RUN_MODEL_DIR, fitted.trainer.model, tokenizer, meta, metrics, to_container(cfg),
                                     extra=lambda folder: write_model_card(folder, cfg, data, metrics, meta))
         shutil.rmtree(run_dir / WORK_DIR, ignore_errors=True)  # intermediate Trainer checkpoints
         if cfg.latest_link:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import METRICS, read_meta, read_metrics, read_run_config
+from ..checkpoint import METRICS, RUN_MODEL_DIR, read_meta, read_metrics, read_run_config
 
 
 def collect(sweep_dir: Path) -> list[dict]:
     runs = []
-    for metrics_file in sorted(sweep_dir.glob(f"*/model/{METRICS}")):
+    for metrics_file in sorted(sweep_dir.glob(f"*/{RUN_MODEL_DIR}/{METRICS}")):
         m = read_metrics(metrics_file.parent)
         t = m["test"]
         flat = {"test macro-F1": t["macro_f1"], "test accuracy": t["accuracy"]}
@@ -69,20 +69,20 @@ def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict
 def aggregate(sweep_dir: Path, reports_dir: Path, ensemble: bool = True) -> Path:
     runs = collect(sweep_dir)
     if not runs:
-        raise FileNotFoundError(f"{sweep_dir}: no */model/{METRICS} (did the sweep finish?)")
+        raise FileNotFoundError(f"{sweep_dir}: no */{RUN_MODEL_DIR}/{METRICS} (did the sweep finish?)")
     keys = list(runs[0]["metrics"])
     stats = {k: {"mean": float(np.mean([r["metrics"][k] for r in runs])),
                  "std": float(np.std([r["metrics"][k] for r in runs], ddof=1)) if len(runs) > 1 else 0.0,
                  "values": [r["metrics"][k] for r in runs]} for k in keys}
     out = reports_dir / "sweep"
     out.mkdir(parents=True, exist_ok=True)
-    first = read_meta(sweep_dir / runs[0]["run"] / "model")
+    first = read_meta(sweep_dir / runs[0]["run"] / RUN_MODEL_DIR)
     summary = {"sweep_dir": str(sweep_dir), "n_runs": len(runs), "runs": [r["run"] for r in runs],
                "command": sweep_command(sweep_dir), "base_model": first.base_model,
                "data_hash": first.data_hash, "metrics": stats}
     if ensemble and len(runs) > 1:
         try:
-            summary["seed_ensemble"] = seed_ensemble([sweep_dir / r["run"] / "model" for r in runs])
+            summary["seed_ensemble"] = seed_ensemble([sweep_dir / r["run"] / RUN_MODEL_DIR for r in runs])
         except (OSError, ValueError) as exc:  # the mean/std table is still worth writing
             summary["seed_ensemble"] = {"skipped": str(exc)}
             print(f"warning: seed ensemble not scored: {exc}", file=sys.stderr)
