@@ -38,6 +38,4 @@ def smoke_run(tmp_path_factory):
     cfg = compose("train", ["experiment=smoke", f"data.files=[{data}]", f"paths.output_dir={tmp / 'outputs'}",
                             "trainer.num_threads=2"])
     result = train(cfg, tmp / "run")
-    result["data_file"] = data
-    result["cfg"] = cfg
-    return result
+    return {"model_dir": str(result.model_dir), "result": result, "data_file": data, "cfg": cfg}

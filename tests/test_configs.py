@@ -89,3 +89,23 @@ def test_packaged_encoder_resolves_to_a_folder():
     assert resolve_model_name("/my/encoder") == "/my/encoder"
     with pytest.raises(ValueError, match="unknown packaged encoder"):
         resolve_model_name("packaged:nope")
+
+
+def test_trainer_settings_reach_training_arguments_without_a_hand_copy(tmp_path):
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    from stance.config import STANCE_TRAINER_KEYS
+    from stance.training import training_arguments
+
+    cfg = compose("train", ["trainer.learning_rate=3e-5", "trainer.logging_steps=7", "trainer.warmup_ratio=0.2"])
+    args = training_arguments(cfg.trainer, cfg.seed, tmp_path)
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    passed = [k for k in cfg.trainer if k not in STANCE_TRAINER_KEYS and k != "warmup_ratio"]
+    assert passed and set(passed) <= fields and not set(STANCE_TRAINER_KEYS) & fields
+    for key in passed:
+        assert getattr(args, key) == cfg.trainer[key], key
+    assert args.learning_rate == 3e-5 and args.logging_steps == 7
+    assert args.warmup_steps == 0.2  # transformers 5: a float below 1 in warmup_steps is a ratio
+    assert args.save_strategy == args.eval_strategy and args.load_best_model_at_end and args.seed == cfg.seed

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from stance.config import compose
-from stance.data import DataError, validate
+from stance.data import DataError, load_splits
 
 from .helpers import ROOT, make_records, write_jsonl
 
@@ -19,7 +19,7 @@ def _data_cfg(path, *extra):
 
 
 def test_grouped_splits_keep_documents_whole_and_pin_seed_and_authored(tiny_jsonl):
-    data = validate(_data_cfg(tiny_jsonl))
+    data = load_splits(_data_cfg(tiny_jsonl))
     splits_of_doc = defaultdict(set)
     for rec in data.records:
         splits_of_doc[rec["doc"]].add(data.assignment[rec["id"]])
@@ -30,7 +30,7 @@ def test_grouped_splits_keep_documents_whole_and_pin_seed_and_authored(tiny_json
     # `none` is a class of the default configuration
     assert data.dataset["train"].features["label"].names == ["reassure", "threaten", "dismiss", "none"]
     # with three labels, `none` is not trained on but is kept, per split, for the end-to-end evaluation
-    three = validate(_data_cfg(tiny_jsonl, "data=quotes_stance"))
+    three = load_splits(_data_cfg(tiny_jsonl, "data=quotes_stance"))
     assert "none" not in set(three.dataset["train"]["label_name"])
     assert sum(len(three.others[s]) for s in three.others) == sum(r["label"] == "none" for r in three.records)
 
@@ -43,23 +43,23 @@ def test_documents_published_twice_share_a_split(tiny_jsonl, tmp_path):
     for r in rows:
         if r["doc"] in ("doc-01", "doc-02", "doc-03", "doc-04", "doc-05"):
             r.update(title="Readout of the President's Call with the Prime Minister", date="2024-03-01")
-    data = validate(_data_cfg(write_jsonl(tmp_path / "twice.jsonl", rows)))
+    data = load_splits(_data_cfg(write_jsonl(tmp_path / "twice.jsonl", rows)))
     assert len({data.assignment[r["id"]] for r in rows if r["doc"] in ("doc-01", "doc-02", "doc-03", "doc-04", "doc-05")}) == 1
 
 
 def test_splits_are_reproducible_and_seeded(tiny_jsonl):
-    a = validate(_data_cfg(tiny_jsonl)).assignment
-    b = validate(_data_cfg(tiny_jsonl)).assignment
-    c = validate(_data_cfg(tiny_jsonl, "data.split_seed=7")).assignment
+    a = load_splits(_data_cfg(tiny_jsonl)).assignment
+    b = load_splits(_data_cfg(tiny_jsonl)).assignment
+    c = load_splits(_data_cfg(tiny_jsonl, "data.split_seed=7")).assignment
     assert a == b
     assert a != c
 
 
 def test_four_labels_train_on_none(tiny_jsonl):
-    data = validate(_data_cfg(tiny_jsonl))
+    data = load_splits(_data_cfg(tiny_jsonl))
     assert "none" in set(data.dataset["train"]["label_name"])
     assert sum(len(d) for d in data.others.values()) == 0
-    three = validate(_data_cfg(tiny_jsonl, "data=quotes_stance"))
+    three = load_splits(_data_cfg(tiny_jsonl, "data=quotes_stance"))
     assert "none" not in set(three.dataset["train"]["label_name"])
     assert sum(len(d) for d in three.others.values()) > 0
 
@@ -81,7 +81,7 @@ def test_bad_records_are_errors_naming_file_and_line(tmp_path, mutate, expected)
     mutate(rows)
     path = write_jsonl(tmp_path / "bad.jsonl", rows)
     with pytest.raises(DataError) as err:
-        validate(_data_cfg(path))
+        load_splits(_data_cfg(path))
     assert f"{path}:4:" in str(err.value)
     assert expected in str(err.value)
 
@@ -92,10 +92,10 @@ def test_invalid_json_is_an_error_and_blank_lines_a_warning(tmp_path):
     lines.insert(2, "{not json")
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=rf"{path}:3: error: invalid JSON"):
-        validate(_data_cfg(path))
+        load_splits(_data_cfg(path))
     lines[2] = ""
     path.write_text("\n".join(lines) + "\n")
-    data = validate(_data_cfg(path))
+    data = load_splits(_data_cfg(path))
     assert f"{path}:3: warning: blank line" in [str(p) for p in data.problems]
 
 
@@ -104,26 +104,26 @@ def test_bom_unknown_fields_and_empty_files(tmp_path):
     rows[4]["contxt_before"] = "typo"
     path = write_jsonl(tmp_path / "d.jsonl", rows)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    data = validate(_data_cfg(path))
+    data = load_splits(_data_cfg(path))
     assert len(data.records) == len(rows)
     assert any(f"{path}:5: warning: unknown field(s) ['contxt_before']" in str(p) for p in data.problems)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     with pytest.raises(DataError, match="no labelled statements"):
-        validate(_data_cfg(empty))
+        load_splits(_data_cfg(empty))
 
 
 def test_a_label_without_training_items_is_an_error(tmp_path):
     rows = [r for r in make_records() if r["label"] != "dismiss"]
     with pytest.raises(DataError, match="label 'dismiss' has no statement in the train split"):
-        validate(_data_cfg(write_jsonl(tmp_path / "d.jsonl", rows)))
+        load_splits(_data_cfg(write_jsonl(tmp_path / "d.jsonl", rows)))
 
 
 def test_near_duplicates_are_reported_and_kept_in_one_split(tmp_path):
     rows = make_records()
     twin = dict(rows[0], id="twin", doc="doc-other", text=rows[0]["text"].replace("said official", "said the official"))
     rows.append(twin)
-    data = validate(_data_cfg(write_jsonl(tmp_path / "d.jsonl", rows)))
+    data = load_splits(_data_cfg(write_jsonl(tmp_path / "d.jsonl", rows)))
     path = tmp_path / "d.jsonl"
     warnings = [str(p) for p in data.problems if p.severity == "warning"]
     assert any(w.startswith(f"{path}:{len(rows)}: warning: near duplicate") and w.rstrip().find(f"of {path}:1;") > 0
@@ -153,7 +153,7 @@ QUOTES = ROOT / "data" / "quotes.jsonl"
 
 @pytest.fixture(scope="module")
 def real():
-    return validate(_data_cfg(QUOTES))
+    return load_splits(_data_cfg(QUOTES))
 
 
 def test_real_dataset_validates_and_meets_its_numbers(real):

@@ -289,13 +289,13 @@ def corruptions(draw):
 
 def _validate_rows(tmp: Path, lines: list[bytes]):
     from stance.config import compose
-    from stance.data import DataError, validate
+    from stance.data import DataError, load_splits
 
     path = tmp / "quotes.jsonl"
     path.write_bytes(b"".join(line + b"\n" for line in lines))
     cfg = compose("train", [f"data.files=[{path}]"])
     try:
-        validate(cfg.data)
+        load_splits(cfg.data)
     except DataError as exc:
         return path, exc
     return path, None

@@ -151,7 +151,7 @@ def test_health_model_info_docs_and_page(client, clf, smoke_run):
     assert h["status"] == "ok" and h["batching"]["batches"] >= 1
     m = client.get("/v1/model").json()
     meta = clf.meta
-    assert m["labels"] == clf.labels and m["base_model"] == meta["base_model"] and m["data_hash"] == meta["data_hash"]
+    assert m["labels"] == clf.labels and m["base_model"] == meta.base_model and m["data_hash"] == meta.data_hash
     assert m["abstain_threshold"] == clf.abstain_threshold
     metrics = json.loads((Path(smoke_run["model_dir"]) / "metrics.json").read_text())
     assert m["test_scores"]["test"]["macro_f1"] == pytest.approx(metrics["test"]["macro_f1"])

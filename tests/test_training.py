@@ -5,9 +5,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from stance import StanceClassifier
+from stance.checkpoint import read_meta
 
 
 def test_checkpoint_folder_is_complete_and_pickle_free(smoke_run):
@@ -22,6 +24,7 @@ def test_checkpoint_folder_is_complete_and_pickle_free(smoke_run):
     assert config["label2id"] == {"reassure": 0, "threaten": 1, "dismiss": 2, "none": 3}
     meta = json.loads((model_dir / "stance_config.json").read_text())
     assert meta["input_format"] == "text+speaker" and meta["labels"][-1] == "none"
+    assert meta == smoke_run["result"].meta.to_json()  # what train() returns is what it saved
     resolved = yaml.safe_load((model_dir / "config.yaml").read_text())
     assert resolved["trainer"]["max_steps"] == 4 and resolved["data"]["files"] == [str(smoke_run["data_file"])]
 
@@ -36,14 +39,17 @@ def test_metrics_are_on_held_out_test(smoke_run):
     assert test_ids and not {r["doc"] for r in data.dataset["test"]} & trained_docs
     test_names = data.dataset["test"]["label_name"]
     assert m["test"]["n"] == sum(n != "none" for n in test_names)  # the three-way stance task
-    assert m["test_end_to_end"]["n"] == len(test_ids) == len(smoke_run["test_texts"])  # every test statement
+    assert m["test_end_to_end"]["n"] == len(test_ids) == m["n_examples"]["test"]  # every test statement
     assert 0 <= m["test_end_to_end"]["flag_precision"] <= 1 and 0 <= m["test_end_to_end"]["flag_recall"] <= 1
     assert set(m["test_by_genre"]) <= {"transcript", "speech", "statement", "reported", "news"}
     assert sum(g["n_statements"] for g in m["test_by_source"].values()) == len(test_ids)
-    assert sorted(smoke_run["test_texts"]) == sorted(r["text"] for r in data.dataset["test"])
+    assert m == smoke_run["result"].metrics
     lo, hi = m["test"]["macro_f1_ci95"]
     assert 0.0 <= lo <= hi <= 1.0
-    assert m["temperature"] > 0 and 0 <= m["abstain_threshold"] <= 1
+    # the calibration and the data hash have one home, stance_config.json (the checkpoint's metadata)
+    meta = read_meta(smoke_run["model_dir"])
+    assert meta.temperature > 0 and 0 <= meta.abstain_threshold <= 1 and meta.data_hash == data.data_hash
+    assert not {"temperature", "abstain_threshold", "data_hash"} & set(m)
 
 
 def test_model_card_has_metadata_and_sections(smoke_run):
@@ -57,20 +63,50 @@ def test_model_card_has_metadata_and_sections(smoke_run):
         assert heading in card
 
 
-def test_reload_reproduces_its_own_probabilities(smoke_run):
+def _training_path_probs(model_dir, test) -> np.ndarray:
+    """Calibrated test probabilities computed as training computed them: the training encoding
+    (modeling.encode_dataset), padded batches, transformers' model, the saved temperature."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
+
+    from stance.calibration import apply_temperature
+    from stance.modeling import encode_dataset
+
+    meta = read_meta(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    enc = encode_dataset(test, tokenizer, meta.input_format, meta.max_length).remove_columns(["label"])
+    collate = DataCollatorWithPadding(tokenizer)
+    rows = [enc[i] for i in range(len(enc))]
+    with torch.inference_mode():
+        logits = np.concatenate([model(**collate(rows[i:i + 8])).logits.numpy() for i in range(0, len(rows), 8)])
+    return apply_temperature(logits, meta.temperature)
+
+
+def test_reload_reproduces_its_own_probabilities_and_scores(smoke_run):
     from stance.data import checkpoint_splits
+    from stance.evaluation.metrics import score_split
     from stance.inputs import dataset_speakers
 
-    speakers = dataset_speakers(checkpoint_splits(smoke_run["model_dir"]).dataset["test"])
+    test = checkpoint_splits(smoke_run["model_dir"]).dataset["test"]
+    texts, speakers = list(test["text"]), dataset_speakers(test)
     clf = StanceClassifier.load(smoke_run["model_dir"], device="cpu")
-    probs = clf.predict_proba(smoke_run["test_texts"], batch_size=4, speakers=speakers)
-    np.testing.assert_allclose(probs, smoke_run["test_probs"], atol=1e-5)
-    preds = clf.predict(smoke_run["test_texts"][:3], speakers=speakers[:3])
+    probs = clf.predict_proba(texts, batch_size=4, speakers=speakers)
+    np.testing.assert_allclose(probs, _training_path_probs(smoke_run["model_dir"], test), atol=1e-5)
+    # the reloaded checkpoint scores exactly what training saved in metrics.json
+    m = json.loads((Path(smoke_run["model_dir"]) / "metrics.json").read_text())
+    scores = score_split(list(test["label_name"]), probs, clf.labels, clf.abstain_threshold, seed=smoke_run["cfg"].seed,
+                         groups={"genre": test["genre"], "source": test["source"]})
+    for key in ("macro_f1", "accuracy", "macro_f1_ci95", "per_class"):
+        assert scores["stance"][key] == m["test"][key], key
+    for key in ("macro_f1", "flag_precision", "flag_recall", "confusion_matrix"):
+        assert scores["end_to_end"][key] == m["test_end_to_end"][key], key
+    preds = clf.predict(texts[:3], speakers=speakers[:3])
     assert all(set(p.probabilities) == {"reassure", "threaten", "dismiss", "none"} for p in preds)
     assert all(abs(sum(p.probabilities.values()) - 1) < 1e-5 for p in preds)
     never = StanceClassifier.load(smoke_run["model_dir"], device="cpu", abstain_threshold=0.0)
     assert all(p.label == max(p.probabilities, key=p.probabilities.get)
-               for p in never.predict(smoke_run["test_texts"], speakers=speakers))
+               for p in never.predict(texts, speakers=speakers))
 
 
 def test_abstention_says_none_and_keeps_the_best_stance(smoke_run):
@@ -100,8 +136,6 @@ def test_long_statements_are_truncated_and_flagged(smoke_run):
 
 def test_aggregate_sweep_means_and_seed_ensemble(smoke_run, tmp_path):
     import shutil
-
-    import pytest
 
     from stance.evaluation.sweep import aggregate, seed_ensemble
 

@@ -287,12 +287,12 @@ class Classifier:
 
     def __init__(self, model_path: str, device: str | None, num_threads: int, abstain_threshold: float | None,
                  predict_batch_size: int):
-        from .inference import StanceClassifier
+        from .inference import StanceClassifier, set_num_threads
 
-        self.clf = StanceClassifier.load(model_path, device=device, num_threads=num_threads,
-                                         abstain_threshold=abstain_threshold)
+        set_num_threads(num_threads)  # this actor's process
+        self.clf = StanceClassifier.load(model_path, device=device, abstain_threshold=abstain_threshold)
         self.batch_size = predict_batch_size
-        self.data_hash = str(self.clf.meta.get("data_hash", ""))
+        self.data_hash = str(self.clf.meta.data_hash or "")
 
     def __call__(self, df):
         import numpy as np
@@ -368,21 +368,20 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 def checkpoint_identity(model_path: str) -> dict:
     """The checkpoint as the manifest records it: data hash, and a hash of its config files and weights' size/mtime."""
+    from .checkpoint import MODEL_CONFIG, STANCE_CONFIG, WEIGHTS, read_meta
+
     p = Path(model_path)
-    meta_file = p / "stance_config.json"
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    meta = read_meta(p)
     h = hashlib.sha256()
-    for name in ("config.json", "stance_config.json"):
+    for name in (MODEL_CONFIG, STANCE_CONFIG):
         if (p / name).is_file():
             h.update((p / name).read_bytes())
-    for name in ("model.safetensors", "pytorch_model.bin"):
+    for name in (WEIGHTS, "pytorch_model.bin"):
         if (p / name).is_file():
             st = (p / name).stat()
             h.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
-    config = json.loads((p / "config.json").read_text())
-    labels = [config["id2label"][k] for k in sorted(config["id2label"], key=int)]
-    return {"path": str(p.resolve()), "data_hash": str(meta.get("data_hash", "")), "fingerprint": h.hexdigest()[:16],
-            "labels": labels}
+    return {"path": str(p.resolve()), "data_hash": str(meta.data_hash or ""), "fingerprint": h.hexdigest()[:16],
+            "labels": list(meta.labels)}
 
 
 class Manifest:

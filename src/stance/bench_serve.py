@@ -28,10 +28,11 @@ import numpy as np
 
 OFFLINE = """
 import json, sys, time
-from stance import StanceClassifier
+from stance.inference import StanceClassifier, set_num_threads
 rows = json.load(open(sys.argv[2]))
 texts, speakers = [r[0] for r in rows], [r[1] for r in rows]
-clf = StanceClassifier.load(sys.argv[1], num_threads=int(sys.argv[3]) or None)
+set_num_threads(int(sys.argv[3]))
+clf = StanceClassifier.load(sys.argv[1])
 clf.predict(texts[:64], speakers=speakers[:64])
 best = 0.0
 for _ in range(3):
@@ -184,13 +185,11 @@ def run(model: str, data: Path, out: Path, clients: int = 16, duration: float = 
         tmp.unlink(missing_ok=True)
     batches = stats_after["batches"] - stats_before["batches"]
     served = stats_after["texts"] - stats_before["texts"]
-    meta = {}
-    try:
-        meta = json.loads((Path(model) / "stance_config.json").read_text())
-    except (OSError, ValueError):
-        pass
+    from .checkpoint import read_meta
+
+    meta = read_meta(model)
     result = {
-        "model": str(Path(model).resolve()), "base_model": meta.get("base_model"), "data_hash": meta.get("data_hash"),
+        "model": str(Path(model).resolve()), "base_model": meta.base_model, "data_hash": meta.data_hash,
         "clients": clients, "duration_s": duration, "warmup_s": warmup, "texts_per_request": per_request,
         "statements_from": str(data), "offline_throughput": offline,
         "offline_runs": offline_runs, "load_average_at_start": load_avg,

@@ -1,16 +1,41 @@
-"""Checks run before a checkpoint folder is loaded, so that a damaged or mismatched checkpoint gives
+"""The checkpoint folder ``stance train`` writes and everything else reads: its file names, its
+metadata (:class:`CheckpointMeta`, ``stance_config.json``), :func:`save`, :func:`read_meta` and
+:func:`load`, and the checks run before loading, so that a damaged or mismatched checkpoint gives
 one clear error naming the file at fault (:class:`CheckpointError`), not a traceback from deep
-inside a loader."""
+inside a loader.
+
+A folder holds ``model.safetensors`` + ``config.json`` (``id2label``) + the tokenizer files
+(``save_pretrained``), ``stance_config.json`` (the metadata: the one place for the temperature, the
+stance-flag threshold and the data hash), ``metrics.json`` (test scores), ``config.yaml`` (the
+resolved training config) and ``README.md`` (the model card)."""
 from __future__ import annotations
 
 import json
 import math
+import os
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
-__all__ = ["CheckpointError", "verify_checkpoint"]
+__all__ = ["CheckpointError", "CheckpointMeta", "LoadedCheckpoint", "verify_checkpoint", "read_meta", "read_metrics",
+           "read_run_config", "save", "load", "RUN_MODEL_DIR", "MODEL_CONFIG", "STANCE_CONFIG", "METRICS", "RUN_CONFIG", "WEIGHTS",
+           "TOKENIZER", "MODEL_CARD"]
 
-JSON_FILES = ("config.json", "stance_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+RUN_MODEL_DIR = "model"  # a training run's checkpoint folder, inside its run folder
+MODEL_CONFIG = "config.json"  # transformers' model config, with id2label/label2id
+STANCE_CONFIG = "stance_config.json"  # CheckpointMeta
+METRICS = "metrics.json"  # test (and validation) scores of the run
+RUN_CONFIG = "config.yaml"  # the resolved training config (data files, split settings, seed)
+WEIGHTS = "model.safetensors"
+TOKENIZER = "tokenizer.json"
+MODEL_CARD = "README.md"
+
+JSON_FILES = (MODEL_CONFIG, STANCE_CONFIG, TOKENIZER, "tokenizer_config.json", "special_tokens_map.json")
+
+NONE = "none"
+_RULE_WITH_NONE = "flag the top stance when its probability >= abstain_threshold, else none"
+_RULE_WITHOUT_NONE = "none when the top stance's probability < abstain_threshold"
 _HEAD_NAMES = ("classifier.weight", "classifier.out_proj.weight", "score.weight")
 
 
@@ -95,12 +120,12 @@ def verify_checkpoint(path: str | Path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such checkpoint folder")
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"{path}: not a checkpoint folder (no config.json)")
+    if not (path / MODEL_CONFIG).is_file():
+        raise FileNotFoundError(f"{path}: not a checkpoint folder (no {MODEL_CONFIG})")
     parsed = {name: _json(path / name) for name in JSON_FILES if (path / name).is_file()}
-    config, meta = parsed["config.json"], parsed.get("stance_config.json", {})
-    labels = _labels(config, path / "config.json")
-    weights = path / "model.safetensors"
+    config, meta = parsed[MODEL_CONFIG], parsed.get(STANCE_CONFIG, {})
+    labels = _labels(config, path / MODEL_CONFIG)
+    weights = path / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{weights}: missing (stance checkpoints keep their weights in safetensors)")
     shapes = _safetensors_shapes(weights)
@@ -108,10 +133,10 @@ def verify_checkpoint(path: str | Path) -> tuple[dict, dict]:
     if head is not None and head[0] != len(labels):
         raise CheckpointError(f"{path / 'config.json'}: {len(labels)} labels {labels} but the classifier in {weights.name} "
                               f"has {head[0]} outputs: the files come from different checkpoints")
-    if not ((path / "tokenizer.json").is_file() or (path / "vocab.txt").is_file()):
-        raise CheckpointError(f"{path / 'tokenizer.json'}: missing (no tokenizer.json or vocab.txt in the checkpoint)")
+    if not ((path / TOKENIZER).is_file() or (path / "vocab.txt").is_file()):
+        raise CheckpointError(f"{path / TOKENIZER}: missing (no tokenizer.json or vocab.txt in the checkpoint)")
     if meta:
-        where = path / "stance_config.json"
+        where = path / STANCE_CONFIG
         if "labels" in meta and meta["labels"] != labels:
             raise CheckpointError(f"{where}: labels {meta['labels']} do not match config.json's id2label {labels}")
         t = meta.get("temperature", 1.0)
@@ -127,3 +152,146 @@ def verify_checkpoint(path: str | Path) -> tuple[dict, dict]:
         if fmt is not None and not isinstance(fmt, str):
             raise CheckpointError(f"{where}: input_format must be a string, got {fmt!r}")
     return config, meta
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """What a checkpoint needs besides its weights to predict as it was evaluated
+    (``stance_config.json``). A plain Hugging Face classification folder (no ``stance_config.json``)
+    reads as temperature 1, no threshold, the statement alone."""
+
+    labels: list[str]  # in the classifier's output order (config.json's id2label)
+    temperature: float = 1.0  # calibration, fitted on validation
+    abstain_threshold: float | None = None  # the stance-flag threshold, chosen on validation
+    abstain_target_coverage: float | None = None
+    max_length: int = 128
+    input_format: str = "text"  # stance.inputs.INPUT_FORMATS
+    base_model: str | None = None  # the encoder it was fine-tuned from (model.name_or_path)
+    data_hash: str | None = None  # stance.data.data_hash of the training files
+    seed: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as read
+
+    @property
+    def abstain_rule(self) -> str:
+        return _RULE_WITH_NONE if NONE in self.labels else _RULE_WITHOUT_NONE
+
+    def to_json(self) -> dict:
+        """The ``stance_config.json`` object (same keys and order as every earlier version wrote)."""
+        return {"labels": list(self.labels), "temperature": self.temperature, "abstain_threshold": self.abstain_threshold,
+                "abstain_rule": self.abstain_rule, "abstain_target_coverage": self.abstain_target_coverage,
+                "max_length": self.max_length, "input_format": self.input_format,
+                "use_context": self.input_format == "text+context",  # for readers older than input_format
+                "base_model": self.base_model, "data_hash": self.data_hash, "seed": self.seed, **self.extra}
+
+    @classmethod
+    def from_json(cls, obj: dict, labels: list[str]) -> "CheckpointMeta":
+        """From a ``stance_config.json`` object (``{}`` when there is none); ``labels``: config.json's."""
+        from .inputs import input_format
+
+        known = {"labels", "temperature", "abstain_threshold", "abstain_rule", "abstain_target_coverage", "max_length",
+                 "input_format", "use_context", "base_model", "data_hash", "seed"}
+        return cls(labels=list(obj.get("labels") or labels), temperature=float(obj.get("temperature", 1.0)),
+                   abstain_threshold=obj.get("abstain_threshold"),
+                   abstain_target_coverage=obj.get("abstain_target_coverage"),
+                   max_length=obj.get("max_length", 128), input_format=input_format(obj),
+                   base_model=obj.get("base_model"), data_hash=obj.get("data_hash"), seed=obj.get("seed"),
+                   extra={k: v for k, v in obj.items() if k not in known})
+
+
+def read_meta(path: str | os.PathLike) -> CheckpointMeta:
+    """The checkpoint's metadata, after :func:`verify_checkpoint` (a damaged file: ``CheckpointError``)."""
+    config, raw = verify_checkpoint(path)
+    return _meta(Path(path), config, raw)
+
+
+def _meta(path: Path, config: dict, raw: dict) -> CheckpointMeta:
+    try:
+        return CheckpointMeta.from_json(raw, _labels(config, path / MODEL_CONFIG))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, CheckpointError):
+            raise
+        raise CheckpointError(f"{path / STANCE_CONFIG}: {exc}") from None
+
+
+def read_metrics(path: str | os.PathLike) -> dict:
+    """The checkpoint's ``metrics.json`` (``{}`` when it has none, e.g. a plain Hugging Face folder)."""
+    f = Path(path) / METRICS
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def read_run_config(path: str | os.PathLike):
+    """The resolved training config saved with the checkpoint (an OmegaConf ``DictConfig``)."""
+    from omegaconf import OmegaConf
+
+    f = Path(path) / RUN_CONFIG
+    if not f.is_file():
+        raise FileNotFoundError(f"{f}: no training config in the checkpoint, so its splits cannot be rebuilt")
+    return OmegaConf.load(f)
+
+
+def save(final_dir: str | os.PathLike, model, tokenizer, meta: CheckpointMeta, metrics: dict, run_config: dict,
+         extra: Callable[[Path], None] | None = None) -> Path:
+    """Write a complete checkpoint folder: written into a hidden sibling and renamed to ``final_dir``
+    once complete (:mod:`stance.atomic`), so a reader never sees half of one. ``model`` and
+    ``tokenizer``: ``save_pretrained`` objects; ``run_config``: the resolved training config;
+    ``extra(folder)`` writes anything more (the model card) before the rename."""
+    from omegaconf import OmegaConf
+
+    from .atomic import commit_dir, staging_dir
+
+    staged = staging_dir(final_dir)
+    model.save_pretrained(str(staged))  # model.safetensors + config.json (id2label)
+    tokenizer.save_pretrained(str(staged))
+    (staged / STANCE_CONFIG).write_text(json.dumps(meta.to_json(), indent=2) + "\n")
+    (staged / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+    (staged / RUN_CONFIG).write_text(OmegaConf.to_yaml(run_config))
+    if extra is not None:
+        extra(staged)
+    return commit_dir(staged, final_dir)
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: Any  # a transformers model, or a stance.lite.LiteBert
+    tokenizer: Any  # a transformers tokenizer, or a stance.lite.LiteTokenizer
+    meta: CheckpointMeta
+    device: Any  # torch.device
+
+
+def load(path: str | os.PathLike, *, device: str | None = None, quantize: bool = False,
+         runtime: str = "auto") -> LoadedCheckpoint:
+    """Load a folder written by :func:`save` (safetensors + JSON, no pickle), after
+    :func:`verify_checkpoint`. ``runtime``: ``auto`` (the lite runtime for BERT checkpoints on CPU),
+    ``lite`` or ``transformers``; ``quantize`` (CPU only): int8 dynamic quantization of the linear layers."""
+    import torch
+
+    from .lite import LiteBert, LiteTokenizer, supports
+
+    path = Path(path)
+    config, raw = verify_checkpoint(path)  # a damaged file: CheckpointError naming it
+    meta = _meta(path, config, raw)
+    if runtime not in ("auto", "lite", "transformers"):
+        raise ValueError(f"runtime {runtime!r}: use auto, lite or transformers")
+    if quantize:
+        if device not in (None, "cpu") or (device is None and torch.cuda.is_available()):
+            raise ValueError("quantize=True is for CPU inference; pass device='cpu'")
+        device = "cpu"
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    can_lite = supports(config) and (path / TOKENIZER).is_file() and (path / WEIGHTS).is_file() and not quantize
+    if runtime == "lite" and not can_lite:
+        raise ValueError(f"{path}: the lite runtime needs a BERT checkpoint with tokenizer.json and model.safetensors"
+                         + (", and no quantization" if quantize else ""))
+    try:
+        if runtime == "lite" or (runtime == "auto" and can_lite and dev.type == "cpu"):
+            return LoadedCheckpoint(LiteBert.load(path, dev), LiteTokenizer(path), meta, dev)
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
+        return LoadedCheckpoint(model, tokenizer, meta, dev)
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        if isinstance(exc, CheckpointError):
+            raise
+        raise CheckpointError(f"{path}: cannot load the checkpoint ({type(exc).__name__}: {str(exc)[:200]})") from exc

@@ -47,6 +47,7 @@ def _train_task(cfg, run_dir: str | None = None, resume: bool = False) -> float:
         from hydra.core.hydra_config import HydraConfig
 
         run_dir = HydraConfig.get().runtime.output_dir
+    _log_progress_to_stdout()
     try:
         result = train(cfg, run_dir, resume=resume)
     except (DataError, ResumeError) as exc:
@@ -64,25 +65,40 @@ def _train_task(cfg, run_dir: str | None = None, resume: bool = False) -> float:
                                   (Path(run_dir) / "model").is_dir() else "nothing to continue from: start again with stance train"),
               file=sys.stderr)
         sys.exit(code)
-    test = result["metrics"]["test"]
+    test = result.metrics["test"]
     lo, hi = test["macro_f1_ci95"]
-    print(f"\ncheckpoint: {result['model_dir']}")
+    print(f"\ncheckpoint: {result.model_dir}")
     if cfg.latest_link:
-        print(f"latest:     {cfg.latest_link} -> {result['model_dir']}")
+        print(f"latest:     {cfg.latest_link} -> {result.model_dir}")
     print(f"test, stance ({test['n']} statements with a stance; the best stance): macro-F1 {test['macro_f1']:.3f} "
           f"(95% CI {lo:.3f}-{hi:.3f}), accuracy {test['accuracy']:.3f}")
     for lab, v in test["per_class"].items():
         print(f"  {lab:<10} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  n={v['support']}")
-    e2e = result["metrics"].get("test_end_to_end")
+    e2e = result.metrics.get("test_end_to_end")
     if e2e:
         lo, hi = e2e["macro_f1_ci95"]
         print(f"test, end to end ({e2e['n']} statements, none included): four-way macro-F1 {e2e['macro_f1']:.3f} "
               f"(95% CI {lo:.3f}-{hi:.3f}); stance flags {e2e['flags']}: precision {e2e['flag_precision']:.3f}, "
               f"recall {e2e['flag_recall']:.3f}")
-        for genre, g in result["metrics"].get("test_by_genre", {}).items():
+        for genre, g in result.metrics.get("test_by_genre", {}).items():
             stance = f"stance macro-F1 {g['stance_macro_f1']:.3f}" if "stance_macro_f1" in g else "no stance items"
             print(f"  {genre:<10} n={g['n_statements']:<5} {stance}, end-to-end {g['e2e_macro_f1']:.3f}")
     return test["macro_f1"]
+
+
+def _log_progress_to_stdout() -> None:
+    """The package's progress messages (``logging``, logger ``stance``) as plain lines on standard
+    output, not in the format of Hydra's console handler."""
+    import logging
+
+    logger = logging.getLogger("stance")
+    if not any(getattr(h, "_stance_plain", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._stance_plain = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 class _Terminated(KeyboardInterrupt):
@@ -161,11 +177,11 @@ def _data_command(argv: list[str]) -> int:
         print("usage: stance data validate [hydra overrides, e.g. data=quotes_stance data.files=[my.jsonl]]", file=sys.stderr)
         return 2
     from .config import compose
-    from .data import DataError, validate
+    from .data import DataError, load_splits
 
     cfg = compose("train", [a for a in argv[1:] if a not in ("-h", "--help")])
     try:
-        data = validate(cfg.data)
+        data = load_splits(cfg.data)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

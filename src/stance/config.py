@@ -1,6 +1,10 @@
 """Typed Hydra configs: every setting of a run is a field here, so a mistyped key fails loudly.
 
-The YAML files under ``configs/`` fill these schemas; ``???`` marks values a run must supply.
+Each default is written once. A field's default lives here when it holds whichever option of its
+group is chosen; the YAML files under ``configs/`` hold only what an option chooses (the data set's
+files and labels, the encoder, the smoke schedule, ...), and ``MISSING`` (``???``) marks what an
+option (or the command line) must supply. Hydra merges the option's YAML over these defaults, so
+``stance train --cfg job`` shows every value of a run.
 """
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
-STANCE_LABELS = ["reassure", "threaten", "dismiss"]
 CODEBOOK_LABELS = ["reassure", "threaten", "dismiss", "none"]
 
 
@@ -26,22 +29,28 @@ class PathsConfig:
 
 @dataclass
 class DataConfig:
+    """The labelled data and its split (configs/data/: which files and labels)."""
+
     name: str = MISSING
-    files: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=lambda: list(STANCE_LABELS))
+    files: list[str] = MISSING
+    labels: list[str] = MISSING  # the labels the model is trained on, a subset of codebook_labels
     codebook_labels: list[str] = field(default_factory=lambda: list(CODEBOOK_LABELS))
     test_size: float = 0.2
     validation_size: float = 0.15
     split_seed: int = 42
     test_only_sources: list[str] = field(default_factory=lambda: ["seed-article"])
-    train_only_origins: list[str] = field(default_factory=lambda: ["authored"])
+    train_only_origins: list[str] = field(default_factory=lambda: ["authored", "augmented"])
     near_duplicate_threshold: float = 0.9
-    train_none_ratio: Optional[float] = None  # keep at most this many `none` items per stance item in train
+    # Training only: at most this many `none` items per stance item (a seeded draw; validation and test
+    # keep every item). None: every item.
+    train_none_ratio: Optional[float] = None
 
 
 @dataclass
 class ModelConfig:
-    name_or_path: str = MISSING
+    """The encoder to fine-tune (configs/model/: which one) and what it reads."""
+
+    name_or_path: str = MISSING  # packaged:NAME (stance.encoders), a local folder or a hub name
     max_length: int = 128
     revision: Optional[str] = None
     # What the model reads (stance.inputs): the statement alone ("text"), with the speaker as a second
@@ -52,6 +61,12 @@ class ModelConfig:
 
 @dataclass
 class TrainerConfig:
+    """The training schedule. Every key that is a ``transformers.TrainingArguments`` field reaches it as
+    it is (``training.training_arguments``); ``STANCE_TRAINER_KEYS`` are this project's own.
+    Four labels, speaker segment: 4 epochs at lr 1e-4 (validation four-way macro-F1 0.447, 0.485, 0.484
+    after epochs 2-4: flat by then), chosen on validation only; the three-label recipe used 10 epochs
+    (see the README). configs/trainer/smoke.yaml: a few steps, for tests."""
+
     num_train_epochs: float = 4.0
     max_steps: int = -1
     learning_rate: float = 1e-4
@@ -65,11 +80,16 @@ class TrainerConfig:
     eval_strategy: str = "epoch"
     eval_steps: Optional[int] = None
     logging_steps: int = 10
-    num_threads: int = 0
+    num_threads: int = 0  # torch threads; 0 = all cores
     use_cpu: bool = False
     disable_tqdm: bool = False
-    train_subset: Optional[int] = None
+    train_subset: Optional[int] = None  # train on at most this many items (after data.train_none_ratio)
     train_sampling_strategy: str = "group_by_length"  # batches of similar length: less padding on CPU
+
+
+# Trainer settings of this project, not TrainingArguments fields. (``warmup_ratio``, not a field in
+# transformers 5, reaches it as ``warmup_steps``: see ``training._warmup_as_ratio``.)
+STANCE_TRAINER_KEYS = ("class_weights", "early_stopping_patience", "num_threads", "train_subset")
 
 
 @dataclass

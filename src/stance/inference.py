@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from . import lite
+from . import checkpoint
 from .calibration import apply_temperature
-from .inputs import input_format, second_segments
-from .lite import LiteBert, LiteTokenizer
+from .checkpoint import NONE, CheckpointMeta
+from .inputs import second_segments
+from .lite import LiteBert
 
-STANCE_CONFIG = "stance_config.json"
 
-
-NONE = "none"
+def set_num_threads(n: int | None) -> None:
+    """Torch's process-wide thread count (a global: set by a program's entry point, not by a library
+    call); ``None`` or 0 leaves it as it is."""
+    if n:
+        torch.set_num_threads(n)
 
 
 @dataclass
@@ -43,68 +45,35 @@ class StanceClassifier:
 
     Two runtimes compute the same logits: transformers' model classes, and, for BERT checkpoints on
     CPU, :mod:`stance.lite` (the same forward pass without importing transformers' model code,
-    which halves a cold start). ``runtime="auto"`` picks lite where it applies."""
+    which halves a cold start). ``runtime="auto"`` picks lite where it applies. The checkpoint's
+    files and metadata belong to :mod:`stance.checkpoint`; ``meta`` is its :class:`CheckpointMeta`."""
 
-    def __init__(self, model, tokenizer, *, config: dict, temperature: float = 1.0,
-                 abstain_threshold: float | None = None, max_length: int = 128,
-                 device: str | torch.device | None = None, meta: dict | None = None):
+    def __init__(self, model, tokenizer, meta: CheckpointMeta, *, abstain_threshold: float | None = None,
+                 device: str | torch.device | None = None):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.lite = isinstance(model, LiteBert)
         self.model = model if self.lite else model.to(self.device).eval()
         self.tokenizer = tokenizer
-        id2label = {int(k): v for k, v in config["id2label"].items()}
-        self.labels = [id2label[i] for i in range(len(id2label))]
-        self.temperature = float(temperature)
-        self.abstain_threshold = abstain_threshold
-        self.max_length = max_length
-        self.meta = meta or {}
-        self.input_format = input_format(self.meta)
+        self.meta = meta
+        self.labels = list(meta.labels)
+        self.temperature = float(meta.temperature)
+        self.abstain_threshold = abstain_threshold if abstain_threshold is not None else meta.abstain_threshold
+        self.max_length = meta.max_length
+        self.input_format = meta.input_format
         self.stance_idx = [i for i, lab in enumerate(self.labels) if lab != NONE]
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, device: str | None = None, num_threads: int | None = None,
+    def load(cls, path: str | os.PathLike, *, device: str | None = None,
              abstain_threshold: float | None = None, quantize: bool = False,
              runtime: str = "auto") -> "StanceClassifier":
-        """Load a ``save_pretrained`` folder written by ``stance train`` (safetensors + JSON, no pickle).
+        """Load a checkpoint folder written by ``stance train`` (:func:`stance.checkpoint.load`).
         A plain Hugging Face classification checkpoint also loads (temperature 1, no abstention).
-        ``quantize=True`` (CPU only) converts the linear layers to int8 dynamic quantization: faster on
-        CPU, with the macro-F1 change measured by ``make bench``. ``runtime``: ``auto``, ``lite``
-        (BERT checkpoints only) or ``transformers``."""
-        from .checkpoint import CheckpointError, verify_checkpoint
-
-        path = Path(path)
-        config, meta = verify_checkpoint(path)  # a damaged file: CheckpointError naming it
-        if runtime not in ("auto", "lite", "transformers"):
-            raise ValueError(f"runtime {runtime!r}: use auto, lite or transformers")
-        if num_threads:
-            torch.set_num_threads(num_threads)
-        threshold = abstain_threshold if abstain_threshold is not None else meta.get("abstain_threshold")
-        if quantize:
-            if device not in (None, "cpu") or (device is None and torch.cuda.is_available()):
-                raise ValueError("quantize=True is for CPU inference; pass device='cpu'")
-            device = "cpu"
-        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        can_lite = (lite.supports(config) and (path / "tokenizer.json").is_file()
-                    and (path / "model.safetensors").is_file() and not quantize)
-        if runtime == "lite" and not can_lite:
-            raise ValueError(f"{path}: the lite runtime needs a BERT checkpoint with tokenizer.json and model.safetensors"
-                             + (", and no quantization" if quantize else ""))
-        try:
-            if runtime == "lite" or (runtime == "auto" and can_lite and dev.type == "cpu"):
-                model, tokenizer = LiteBert.load(path, dev), LiteTokenizer(path)
-            else:
-                from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-                tokenizer = AutoTokenizer.from_pretrained(path)
-                model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
-                if quantize:
-                    model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
-            return cls(model, tokenizer, config=config, temperature=meta.get("temperature", 1.0),
-                       abstain_threshold=threshold, max_length=meta.get("max_length", 128), device=dev, meta=meta)
-        except (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, IndexError) as exc:
-            if isinstance(exc, CheckpointError):
-                raise
-            raise CheckpointError(f"{path}: cannot load the checkpoint ({type(exc).__name__}: {str(exc)[:200]})") from exc
+        ``abstain_threshold`` replaces the checkpoint's own. ``quantize=True`` (CPU only) converts the
+        linear layers to int8 dynamic quantization: faster on CPU, with the macro-F1 change measured
+        by ``make bench``. ``runtime``: ``auto``, ``lite`` (BERT checkpoints only) or ``transformers``.
+        Torch's thread count is the caller's to set (:func:`set_num_threads`)."""
+        loaded = checkpoint.load(path, device=device, quantize=quantize, runtime=runtime)
+        return cls(loaded.model, loaded.tokenizer, loaded.meta, abstain_threshold=abstain_threshold, device=loaded.device)
 
     # -- scoring -------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], batch_size: int = 32, contexts: Sequence[str] | None = None,

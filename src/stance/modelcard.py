@@ -95,8 +95,9 @@ def _ci(v) -> str:
     return f"{v[0]:.3f}-{v[1]:.3f}"
 
 
-def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
-    """Write ``README.md`` (Hub metadata and the card from ``modelcard_template.md``) into ``model_dir``."""
+def write_model_card(model_dir: Path, cfg, data, metrics: dict, checkpoint_meta) -> Path:
+    """Write ``README.md`` (Hub metadata and the card from ``modelcard_template.md``) into ``model_dir``;
+    ``checkpoint_meta``: its ``CheckpointMeta`` (temperature, flag threshold)."""
     test, e2e = metrics["test"], metrics["test_end_to_end"]
     cb, ca = test["calibration_before"], test["calibration_after"]
     best_val = metrics["best_validation_macro_f1"]
@@ -106,8 +107,8 @@ def write_model_card(model_dir: Path, cfg, data, metrics: dict) -> Path:
         card_data(cfg, data, metrics), template_path=str(TEMPLATE),
         labels=list(data.labels), base_model=hub_id(cfg.model.name_or_path),
         definitions=[(lab, LABEL_DEFINITIONS.get(lab, "(user-defined label)")) for lab in data.labels],
-        input_format=cfg.model.input_format, temperature=f"{metrics['temperature']:.3f}",
-        threshold=f"{metrics['abstain_threshold']:.3f}", flag_rule=flag_rule,
+        input_format=cfg.model.input_format, temperature=f"{checkpoint_meta.temperature:.3f}",
+        threshold=f"{checkpoint_meta.abstain_threshold:.3f}", flag_rule=flag_rule,
         data_files=", ".join(cfg.data.files), data_hash=data.data_hash, split_seed=cfg.data.split_seed,
         pinned=(f" Statements from {', '.join(cfg.data.test_only_sources)} are always in test."
                 if cfg.data.test_only_sources else ""),

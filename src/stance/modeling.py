@@ -1,12 +1,17 @@
-"""Loading the encoder with a classification head and the project's label names."""
+"""The model to fine-tune: a pretrained encoder with a fresh classification head, and the tokenized
+inputs it trains on. (The *trained* model, loaded from a checkpoint folder, is
+:class:`stance.inference.StanceClassifier`; the folder itself belongs to :mod:`stance.checkpoint`.)"""
 from __future__ import annotations
 
+import datasets
+import numpy as np
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .config import resolve_model_name
+from .inputs import speaker_segment
 
 
-def load_encoder_for_classification(
+def build_classifier(
     name_or_path: str, labels: list[str], revision: str | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The pretrained encoder (``packaged:...``, a local folder or a hub name) with a fresh head whose
@@ -22,3 +27,39 @@ def load_encoder_for_classification(
         problem_type="single_label_classification",
     )
     return model, tokenizer
+
+
+def _second_segment(row: dict, fmt: str) -> str:
+    if fmt == "text+speaker":
+        return speaker_segment(row.get("speaker"), row.get("side"))
+    if fmt == "text+context":
+        return row.get("context_before") or ""
+    return ""
+
+
+def encode_dataset(ds: datasets.Dataset, tokenizer, fmt: str, max_length: int, dropout: float = 0.0,
+                   seed: int = 0) -> datasets.Dataset:
+    """Tokenize statements with their second segment (see :mod:`stance.inputs`). ``dropout``: the share
+    of items whose segment is left out, so the model also reads statements without one (training only)."""
+    rng = np.random.default_rng(seed)
+
+    def tokenize(batch):
+        out = {"input_ids": [], "attention_mask": [], "token_type_ids": []}
+        rows = [dict(zip(batch, vals)) for vals in zip(*batch.values())]
+        for row in rows:
+            seg = _second_segment(row, fmt)
+            if seg and dropout and rng.random() < dropout:
+                seg = ""
+            enc = (tokenizer(row["text"], seg, truncation="longest_first", max_length=max_length,
+                             return_token_type_ids=True) if seg
+                   else tokenizer(row["text"], truncation=True, max_length=max_length, return_token_type_ids=True))
+            for k in out:
+                out[k].append(enc.get(k, [0] * len(enc["input_ids"])))
+        return out
+
+    keep = {"input_ids", "attention_mask", "token_type_ids", "label"}
+    enc = ds.map(tokenize, batched=True)
+    enc = enc.remove_columns([c for c in enc.column_names if c not in keep])
+    if "token_type_ids" not in tokenizer.model_input_names:
+        enc = enc.remove_columns(["token_type_ids"])
+    return enc

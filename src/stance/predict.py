@@ -257,7 +257,7 @@ def predict_command(argv: list[str]) -> int:
 
     from tqdm import tqdm
 
-    from .inference import StanceClassifier
+    from .inference import StanceClassifier, set_num_threads
     from .inputs import speaker_segment
     from .prediction_output import Terminated, stop_on_sigterm
 
@@ -287,7 +287,8 @@ def predict_command(argv: list[str]) -> int:
     elif args.resume:
         ap.error("--resume needs --output FILE")
     try:
-        clf = StanceClassifier.load(args.model, device=args.device, num_threads=args.threads or None,
+        set_num_threads(args.threads)
+        clf = StanceClassifier.load(args.model, device=args.device,
                                     abstain_threshold=args.abstain_threshold, quantize=args.quantize)
     except (OSError, ValueError) as exc:
         print(f"error: cannot load model {args.model}: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from .atomic import FileLock
+from .checkpoint import MODEL_CONFIG, RUN_MODEL_DIR
 
 __all__ = ["InterruptCallback", "TrainingInterrupted", "TrainingSession", "ResumeError", "complete_checkpoints",
            "find_latest_run", "resume_config", "EXIT_CODES"]
@@ -160,7 +161,7 @@ class TrainingSession:
 
     def _find_resume_point(self, work_dir: Path) -> str:
         """The newest complete checkpoint; incomplete checkpoint folders (a crash while saving) are removed."""
-        if (self.run_dir / "model" / "config.json").is_file():
+        if (self.run_dir / RUN_MODEL_DIR / MODEL_CONFIG).is_file():
             raise ResumeError(f"{self.run_dir} already finished: its checkpoint is {self.run_dir / 'model'}")
         done = complete_checkpoints(work_dir)
         for p in work_dir.glob("checkpoint-*") if work_dir.is_dir() else []:
@@ -189,7 +190,7 @@ def find_latest_run(output_dir: str | os.PathLike) -> Path:
     best: tuple[float, Path] | None = None
     for work in output_dir.glob(f"**/{WORK_DIR}"):
         run = work.parent
-        if (run / "model" / "config.json").is_file() or not (run / ".hydra" / "config.yaml").is_file():
+        if (run / RUN_MODEL_DIR / MODEL_CONFIG).is_file() or not (run / ".hydra" / "config.yaml").is_file():
             continue
         done = complete_checkpoints(work)
         if done:

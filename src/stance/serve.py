@@ -432,8 +432,8 @@ def create_app(clf, settings: Settings | None = None, *, model_path: str | Path 
         "name": model_name,
         "labels": list(clf.labels),
         "stances": [lab for lab in clf.labels if lab != "none"],
-        "base_model": clf.meta.get("base_model"),
-        "data_hash": clf.meta.get("data_hash"),
+        "base_model": clf.meta.base_model,
+        "data_hash": clf.meta.data_hash,
         "input_format": clf.input_format,
         "abstain_threshold": clf.abstain_threshold,
         "temperature": clf.temperature,
@@ -678,13 +678,13 @@ def serve_command(argv: list[str]) -> int:
     except ImportError:
         print("error: stance serve needs fastapi and uvicorn: pip install 'stance[serve]'", file=sys.stderr)
         return 2
-    from .inference import StanceClassifier
+    from .inference import StanceClassifier, set_num_threads
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     t0 = time.perf_counter()
     try:
-        clf = StanceClassifier.load(args.model, device=args.device, num_threads=args.threads or None,
-                                    quantize=args.quantize)
+        set_num_threads(args.threads)
+        clf = StanceClassifier.load(args.model, device=args.device, quantize=args.quantize)
         clf.predict(["Warm-up statement."])
     except (OSError, ValueError) as exc:
         print(f"error: cannot load model {args.model}: {exc}", file=sys.stderr)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .records import DataError, Problem, Record, read_jsonl
 from .splits import SPLITS, assign_splits, check_duplicates, check_splits, split_counts
 
-__all__ = ["DataError", "Problem", "Record", "SplitData", "validate", "data_hash", "checkpoint_splits"]
+__all__ = ["DataError", "Problem", "Record", "SplitData", "load_splits", "data_hash", "checkpoint_splits"]
 
 COLUMNS = ("id", "text", "context_before", "speaker", "side", "source", "doc", "date", "origin", "genre", "kind")
 
@@ -39,8 +38,9 @@ def data_hash(files: list[str]) -> str:
     return h.hexdigest()[:12]
 
 
-def validate(data_cfg) -> SplitData:
-    """Read, check and split; raise ``DataError`` listing every error with file and line."""
+def load_splits(data_cfg) -> SplitData:
+    """Read the labelled files, check them and split them (the ``data`` config); raise ``DataError``
+    listing every error with file and line. Warnings are kept in ``SplitData.problems``."""
     files = [str(f) for f in data_cfg.files]
     loaded = read_jsonl(files, list(data_cfg.codebook_labels))
     problems = list(loaded.problems)
@@ -94,19 +94,17 @@ def checkpoint_splits(model_dir, files: list[str] | None = None, allow_mismatch:
     """The splits a checkpoint was trained with, rebuilt from its saved ``config.yaml`` (files, labels,
     split seed and sizes) and checked against the data hash recorded at training time. ``files``
     points at a moved copy of the same data; different data raises ``DataMismatchError``."""
-    from omegaconf import OmegaConf, open_dict
+    from omegaconf import open_dict
+
+    from ..checkpoint import read_meta, read_run_config
 
     model_dir = Path(model_dir)
-    cfg_path = model_dir / "config.yaml"
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"{cfg_path}: no training config in the checkpoint, so its splits cannot be rebuilt")
-    data_cfg = OmegaConf.load(cfg_path).data
+    data_cfg = read_run_config(model_dir).data
     if files:
         with open_dict(data_cfg):
             data_cfg.files = list(files)
-    data = validate(data_cfg)
-    meta_path = model_dir / "stance_config.json"
-    trained_on = json.loads(meta_path.read_text()).get("data_hash") if meta_path.is_file() else None
+    data = load_splits(data_cfg)
+    trained_on = read_meta(model_dir).data_hash
     if trained_on and trained_on != data.data_hash:
         msg = (f"{model_dir} was trained on data {trained_on} but {list(data_cfg.files)} is now {data.data_hash}: "
                "the splits may differ, so test items may have been trained on")

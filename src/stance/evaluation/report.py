@@ -14,6 +14,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from ..calibration import apply_temperature
+from ..checkpoint import read_metrics, read_run_config
 from ..data import checkpoint_splits
 from ..atomic import FileLock, atomic_write_text
 from ..inference import StanceClassifier
@@ -53,18 +54,18 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         raise ValueError(f"split={cfg.split!r}: evaluate on test (or validation), never on the training split")
     clf = StanceClassifier.load(model_path)
     labels = clf.labels
-    ckpt_metrics = json.loads((model_path / "metrics.json").read_text()) if (model_path / "metrics.json").is_file() else {}
+    ckpt_metrics = read_metrics(model_path)
     data = checkpoint_splits(model_path, cfg.data_files, cfg.allow_data_mismatch)
     if list(data.labels) != labels:
         raise ValueError(f"{model_path}: checkpoint labels {labels} differ from its data config {data.labels}")
-    ckpt_cfg = OmegaConf.load(model_path / "config.yaml")
+    ckpt_cfg = read_run_config(model_path)
     split = cfg.split
     # the baselines train on the very items the checkpoint trained on: the same draw of `none` items
     train = subsample_none(data.dataset["train"], labels, ckpt_cfg.data.get("train_none_ratio"), ckpt_cfg.seed)
     val, test = data.dataset["validation"], data.dataset[split]
     names = list(test["label_name"])
     y = np.asarray(test["label"])
-    encoder = clf.meta.get("base_model", "packaged:all-MiniLM-L6-v2")
+    encoder = clf.meta.base_model or ckpt_cfg.model.name_or_path  # the baselines read the checkpoint's encoder
     resolved_run = model_path.resolve().parent.name
     out = Path(cfg.report_dir) if cfg.report_dir else Path(cfg.paths.reports_dir) / resolved_run
     out.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
                                                  dataset_speakers(none_ds)))
     rows = [{"name": "fine-tuned (this checkpoint)", "key": "finetuned", "probs": probs, "threshold": clf.abstain_threshold,
              "none_probs": none_probs, "train_seconds": ckpt_metrics.get("train_runtime_seconds"), "throughput": tput,
-             "description": f"{clf.meta.get('base_model', 'encoder')} fine-tuned ({clf.input_format}), {model_path}"}]
+             "description": f"{clf.meta.base_model or 'encoder'} fine-tuned ({clf.input_format}), {model_path}"}]
     for name in cfg.baselines.enabled:
         if name not in REGISTRY:
             raise ValueError(f"unknown baseline {name!r}; known: {sorted(REGISTRY)}")
@@ -141,7 +142,7 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     targets = _targets(results, by, seed_right, len(seed_items), behaviour)
     summary = {
         "checkpoint": str(model_path), "checkpoint_resolved": str(model_path.resolve()), "data_hash": data.data_hash,
-        "base_model": clf.meta.get("base_model"), "input_format": clf.input_format,
+        "base_model": clf.meta.base_model, "input_format": clf.input_format,
         "split": split, "n": int(len(y)), "n_stance": int(len(stance_y)), "labels": labels, "command": _command(cfg),
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "models": results, "by": by,

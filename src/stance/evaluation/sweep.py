@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checkpoint import METRICS, RUN_MODEL_DIR, read_meta, read_metrics, read_run_config
+
 
 def collect(sweep_dir: Path) -> list[dict]:
     runs = []
-    for metrics_file in sorted(sweep_dir.glob("*/model/metrics.json")):
-        m = json.loads(metrics_file.read_text())
+    for metrics_file in sorted(sweep_dir.glob(f"*/{RUN_MODEL_DIR}/{METRICS}")):
+        m = read_metrics(metrics_file.parent)
         t = m["test"]
         flat = {"test macro-F1": t["macro_f1"], "test accuracy": t["accuracy"]}
         flat.update({f"test F1 {lab}": v["f1"] for lab, v in t["per_class"].items()})
@@ -42,8 +44,6 @@ def sweep_command(sweep_dir: Path) -> str:
 def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict:
     """Test scores of the mean calibrated probabilities of ``model_dirs``: one split, rebuilt from
     the first checkpoint and required to be the one every other checkpoint was trained on."""
-    from omegaconf import OmegaConf
-
     from ..data import checkpoint_splits
     from ..inference import StanceClassifier
     from ..inputs import dataset_speakers
@@ -52,12 +52,12 @@ def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict
     data = checkpoint_splits(model_dirs[0])
     test = data.dataset["test"]
     speakers = dataset_speakers(test)
-    data_cfg = OmegaConf.load(model_dirs[0] / "config.yaml").data
+    data_cfg = read_run_config(model_dirs[0]).data
     probs = []
     for d in model_dirs:
         clf = StanceClassifier.load(d)
-        same_split = OmegaConf.load(d / "config.yaml").data == data_cfg
-        if clf.meta.get("data_hash") != data.data_hash or clf.labels != list(data.labels) or not same_split:
+        same_split = read_run_config(d).data == data_cfg
+        if clf.meta.data_hash != data.data_hash or clf.labels != list(data.labels) or not same_split:
             raise ValueError(f"{d}: trained on other data, labels or split settings than {model_dirs[0]}; cannot average them")
         probs.append(np.asarray(clf.predict_proba(list(test["text"]), contexts=list(test["context_before"]),
                                                   speakers=speakers)))
@@ -69,21 +69,20 @@ def seed_ensemble(model_dirs: list[Path], bootstrap_samples: int = 1000) -> dict
 def aggregate(sweep_dir: Path, reports_dir: Path, ensemble: bool = True) -> Path:
     runs = collect(sweep_dir)
     if not runs:
-        raise FileNotFoundError(f"{sweep_dir}: no */model/metrics.json (did the sweep finish?)")
+        raise FileNotFoundError(f"{sweep_dir}: no */{RUN_MODEL_DIR}/{METRICS} (did the sweep finish?)")
     keys = list(runs[0]["metrics"])
     stats = {k: {"mean": float(np.mean([r["metrics"][k] for r in runs])),
                  "std": float(np.std([r["metrics"][k] for r in runs], ddof=1)) if len(runs) > 1 else 0.0,
                  "values": [r["metrics"][k] for r in runs]} for k in keys}
     out = reports_dir / "sweep"
     out.mkdir(parents=True, exist_ok=True)
-    first_meta = sweep_dir / runs[0]["run"] / "model" / "stance_config.json"
-    first = json.loads(first_meta.read_text()) if first_meta.is_file() else {}
+    first = read_meta(sweep_dir / runs[0]["run"] / RUN_MODEL_DIR)
     summary = {"sweep_dir": str(sweep_dir), "n_runs": len(runs), "runs": [r["run"] for r in runs],
-               "command": sweep_command(sweep_dir), "base_model": first.get("base_model"),
-               "data_hash": first.get("data_hash"), "metrics": stats}
+               "command": sweep_command(sweep_dir), "base_model": first.base_model,
+               "data_hash": first.data_hash, "metrics": stats}
     if ensemble and len(runs) > 1:
         try:
-            summary["seed_ensemble"] = seed_ensemble([sweep_dir / r["run"] / "model" for r in runs])
+            summary["seed_ensemble"] = seed_ensemble([sweep_dir / r["run"] / RUN_MODEL_DIR for r in runs])
         except (OSError, ValueError) as exc:  # the mean/std table is still worth writing
             summary["seed_ensemble"] = {"skipped": str(exc)}
             print(f"warning: seed ensemble not scored: {exc}", file=sys.stderr)
