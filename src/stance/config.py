@@ -100,6 +100,16 @@ class CalibrationConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Knowledge distillation (stance.distillation): off unless ``teacher`` names a folder of teacher probabilities."""
+
+    teacher: Optional[str] = None  # e.g. ${paths.data_dir}/teacher/mpnet (written by `make teacher`)
+    alpha: float = 0.5  # weight of the gold labels' loss; 1 - alpha on the teacher's probabilities
+    temperature: float = 1.0  # softening of teacher and student distributions in the soft loss
+    train_none_ratio: Optional[float] = None  # none items per stance item when distilling (None: data.train_none_ratio)
+
+
+@dataclass
 class TrainConfig:
     task_name: str = "train"
     seed: int = 42
@@ -108,6 +118,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     latest_link: Optional[str] = "${paths.output_dir}/latest"
     tags: list[str] = field(default_factory=list)
 
@@ -136,6 +147,7 @@ class EvalConfig:
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     ece_bins: int = 5
     batch_size: int = 64
+    compare: list[str] = field(default_factory=list)  # other checkpoints on the same data, e.g. the plain fine-tune
     behaviour: bool = True  # run the behavioural suite (stance.evaluation.behaviour) into the report
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .config import resolve_model_name
+from .distillation import COLUMN as TEACHER_COLUMN
 from .inputs import speaker_segment
 
 
@@ -57,7 +58,7 @@ def encode_dataset(ds: datasets.Dataset, tokenizer, fmt: str, max_length: int, d
                 out[k].append(enc.get(k, [0] * len(enc["input_ids"])))
         return out
 
-    keep = {"input_ids", "attention_mask", "token_type_ids", "label"}
+    keep = {"input_ids", "attention_mask", "token_type_ids", "label", TEACHER_COLUMN}
     enc = ds.map(tokenize, batched=True)
     enc = enc.remove_columns([c for c in enc.column_names if c not in keep])
     if "token_type_ids" not in tokenizer.model_input_names:

@@ -30,6 +30,8 @@ from .atomic import atomic_symlink
 from .checkpoint import CheckpointMeta
 from .config import STANCE_TRAINER_KEYS, num_threads, to_container
 from .data import SplitData, load_splits
+from .distillation import COLUMN as TEACHER_COLUMN
+from .distillation import TeacherProbabilities, distillation_loss
 from .evaluation.metrics import calibration_before_after, choose_flag_threshold, classification_metrics, score_split
 from .modelcard import write_model_card
 from .modeling import build_classifier, encode_dataset
@@ -76,12 +78,13 @@ def train(cfg: DictConfig, run_dir: str | os.PathLike, resume: bool = False) -> 
 
         labels = list(cfg.data.labels)
         data = load_data(cfg)
+        teacher = load_teacher(cfg, data)
         model, tokenizer = build_classifier(cfg.model.name_or_path, labels, cfg.model.revision)
-        encoded = encode_splits(cfg, tokenizer, training_items(cfg, data), data)
-        fitted = fit(cfg, model, tokenizer, encoded, run_dir / WORK_DIR, session)
+        encoded = encode_splits(cfg, tokenizer, training_items(cfg, data, teacher), data)
+        fitted = fit(cfg, model, tokenizer, encoded, run_dir / WORK_DIR, session, distil=teacher is not None)
         cal = calibrate(cfg, fitted.trainer, encoded, data)
         metrics = score(cfg, fitted, cal, encoded, data, tokenizer)
-        meta = checkpoint_meta(cfg, data, cal)
+        meta = checkpoint_meta(cfg, data, cal, teacher)
 
         model_dir = checkpoint.save(run_dir / checkpoint.RUN_MODEL_DIR, fitted.trainer.model, tokenizer, meta, metrics, to_container(cfg),
                                     extra=lambda folder: write_model_card(folder, cfg, data, metrics, meta))
@@ -119,15 +122,31 @@ def subsample_none(ds: datasets.Dataset, labels: list[str], ratio: float | None,
     return ds.select(sorted(np.concatenate([stance_idx, keep]).tolist()))
 
 
-def training_items(cfg: DictConfig, data: SplitData) -> datasets.Dataset:
-    """The train split's items the model trains on: ``data.train_none_ratio``, then ``trainer.train_subset``."""
+def load_teacher(cfg: DictConfig, data: SplitData) -> TeacherProbabilities | None:
+    """The teacher's probabilities of a distilled run (``distill.teacher``), checked against the data."""
+    if not cfg.distill.teacher:
+        return None
+    teacher = TeacherProbabilities.load(cfg.distill.teacher, list(cfg.data.labels), data.data_hash)
+    log.info(f"  distilling from {cfg.distill.teacher} ({len(teacher.meta.get('teachers', []))} teacher(s) averaged; "
+             f"alpha {cfg.distill.alpha}, temperature {cfg.distill.temperature})")
+    return teacher
+
+
+def training_items(cfg: DictConfig, data: SplitData, teacher: TeacherProbabilities | None = None) -> datasets.Dataset:
+    """The train split's items the model trains on: ``data.train_none_ratio`` (``distill.train_none_ratio``
+    when distilling and set), then ``trainer.train_subset``; with a teacher, its probabilities as a column."""
     full = data.dataset["train"]
-    items = subsample_none(full, list(cfg.data.labels), cfg.data.train_none_ratio, cfg.seed)
+    key, ratio = "data.train_none_ratio", cfg.data.train_none_ratio
+    if teacher is not None and cfg.distill.train_none_ratio is not None:
+        key, ratio = "distill.train_none_ratio", cfg.distill.train_none_ratio
+    items = subsample_none(full, list(cfg.data.labels), ratio, cfg.seed)
     if cfg.trainer.train_subset:
         items = items.shuffle(seed=cfg.seed).select(range(min(cfg.trainer.train_subset, len(items))))
     if len(items) < len(full):
         log.info(f"  training on {len(items)} of {len(full)} train items "
-                 f"(data.train_none_ratio={cfg.data.train_none_ratio}, trainer.train_subset={cfg.trainer.train_subset})")
+                 f"({key}={ratio}, trainer.train_subset={cfg.trainer.train_subset})")
+    if teacher is not None:
+        items = items.add_column(TEACHER_COLUMN, teacher.for_ids(list(items["id"])))
     return items
 
 
@@ -142,15 +161,17 @@ def encode_splits(cfg: DictConfig, tokenizer, train_items: datasets.Dataset, dat
     }
 
 
-def fit(cfg: DictConfig, model, tokenizer, encoded: dict, work_dir: Path, session: TrainingSession) -> Fitted:
-    """Fine-tune; the Trainer keeps the best evaluation step by validation macro-F1."""
+def fit(cfg: DictConfig, model, tokenizer, encoded: dict, work_dir: Path, session: TrainingSession,
+        distil: bool = False) -> Fitted:
+    """Fine-tune; the Trainer keeps the best evaluation step by validation macro-F1. ``distil``: the train
+    items carry the teacher's probabilities, learned beside the gold labels (``distill.alpha``)."""
     labels = list(cfg.data.labels)
     t = cfg.trainer
     callbacks = [EarlyStoppingCallback(t.early_stopping_patience)] if t.early_stopping_patience > 0 else []
     callbacks.append(session.callback)  # SIGINT/SIGTERM: save and stop at the next step
     trainer = StanceTrainer(
         model=model,
-        args=training_arguments(t, cfg.seed, work_dir),
+        args=training_arguments(t, cfg.seed, work_dir, keep_columns=distil),
         train_dataset=encoded["train"],
         eval_dataset=encoded["validation"],
         processing_class=tokenizer,
@@ -158,6 +179,8 @@ def fit(cfg: DictConfig, model, tokenizer, encoded: dict, work_dir: Path, sessio
         compute_metrics=_metrics_fn(labels),
         callbacks=callbacks,
         class_weights=class_weights(encoded["train"]["label"], labels) if t.class_weights else None,
+        distill_alpha=cfg.distill.alpha if distil else 1.0,
+        distill_temperature=cfg.distill.temperature,
     )
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=session.checkpoint(work_dir))
@@ -212,16 +235,22 @@ def score(cfg: DictConfig, fitted: Fitted, cal: Calibration, encoded: dict, data
     }
 
 
-def checkpoint_meta(cfg: DictConfig, data: SplitData, cal: Calibration) -> CheckpointMeta:
-    """What the checkpoint needs to predict as it was scored (``stance_config.json``)."""
+def checkpoint_meta(cfg: DictConfig, data: SplitData, cal: Calibration,
+                    teacher: TeacherProbabilities | None = None) -> CheckpointMeta:
+    """What the checkpoint needs to predict as it was scored (``stance_config.json``), and the teacher
+    of a distilled run."""
+    distilled = None if teacher is None else {
+        "teacher_probabilities": str(cfg.distill.teacher), "alpha": cfg.distill.alpha,
+        "temperature": cfg.distill.temperature,
+        "teachers": [{k: t.get(k) for k in ("base_model", "seed", "weights_sha256")} for t in teacher.meta.get("teachers", [])]}
     return CheckpointMeta(labels=list(cfg.data.labels), temperature=cal.temperature, abstain_threshold=cal.threshold,
                           abstain_target_coverage=cfg.calibration.target_coverage, max_length=cfg.model.max_length,
                           input_format=cfg.model.input_format, base_model=cfg.model.name_or_path,
-                          data_hash=data.data_hash, seed=cfg.seed)
+                          data_hash=data.data_hash, seed=cfg.seed, distilled_from=distilled)
 
 
 # -- the Trainer ---------------------------------------------------------------------------------------
-def training_arguments(trainer_cfg: DictConfig, seed: int, output_dir: Path) -> TrainingArguments:
+def training_arguments(trainer_cfg: DictConfig, seed: int, output_dir: Path, keep_columns: bool = False) -> TrainingArguments:
     """``TrainingArguments`` from the ``trainer`` config: every key that is a ``TrainingArguments`` field
     passes as it is, the stance-only keys (``config.STANCE_TRAINER_KEYS``) stay out, and the settings
     this pipeline relies on (best model by validation macro-F1, resumable checkpoints) are fixed here."""
@@ -250,6 +279,7 @@ def training_arguments(trainer_cfg: DictConfig, seed: int, output_dir: Path) -> 
         report_to="none",
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
+        remove_unused_columns=not keep_columns,  # a distilled run's teacher probabilities reach compute_loss
     )
 
 
@@ -273,9 +303,11 @@ class StanceTrainer(Trainer):
     """``Trainer`` with the project's training loss (cross-entropy, optionally class-weighted: the place
     for another loss term) and evaluation in dataset order."""
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, distill_alpha: float = 1.0,
+                 distill_temperature: float = 1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
+        self.distill_alpha, self.distill_temperature = distill_alpha, distill_temperature
 
     def _get_eval_sampler(self, eval_dataset):
         """Evaluation and prediction in dataset order. (transformers 5 also length-groups *evaluation*
@@ -284,14 +316,19 @@ class StanceTrainer(Trainer):
         return torch.utils.data.SequentialSampler(eval_dataset) if eval_dataset is not None else None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.class_weights is None:
+        teacher_probs = inputs.pop(TEACHER_COLUMN, None)  # the training items of a distilled run
+        if self.class_weights is None and teacher_probs is None:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         labels = inputs.pop("labels")
         outputs = model(**inputs)
-        loss = torch.nn.functional.cross_entropy(
-            outputs.logits, labels, weight=self.class_weights.to(outputs.logits.device),
-            label_smoothing=self.args.label_smoothing_factor,
-        )
+        if teacher_probs is None:
+            loss = torch.nn.functional.cross_entropy(
+                outputs.logits, labels, weight=self.class_weights.to(outputs.logits.device),
+                label_smoothing=self.args.label_smoothing_factor,
+            )
+        else:
+            loss = distillation_loss(outputs.logits, labels, teacher_probs, self.distill_alpha, self.distill_temperature,
+                                     self.class_weights, self.args.label_smoothing_factor)
         return (loss, outputs) if return_outputs else loss
 
 

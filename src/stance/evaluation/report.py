@@ -26,6 +26,7 @@ from .behaviour import markdown as behaviour_markdown
 from .behaviour import run_suite
 from .metrics import (
     calibration_before_after,
+    choose_flag_threshold,
     expected_calibration_error,
     reliability_bins,
     risk_coverage,
@@ -86,6 +87,9 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     rows = [{"name": "fine-tuned (this checkpoint)", "key": "finetuned", "probs": probs, "threshold": clf.abstain_threshold,
              "none_probs": none_probs, "train_seconds": ckpt_metrics.get("train_runtime_seconds"), "throughput": tput,
              "description": f"{clf.meta.base_model or 'encoder'} fine-tuned ({clf.input_format}), {model_path}"}]
+    rows += _teacher_rows(clf, data, split, labels)
+    for other in cfg.get("compare") or []:
+        rows.append(_checkpoint_row(other, data, test, speakers, labels, cfg.batch_size))
     for name in cfg.baselines.enabled:
         if name not in REGISTRY:
             raise ValueError(f"unknown baseline {name!r}; known: {sorted(REGISTRY)}")
@@ -163,6 +167,42 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
     return out / "report.md"
 
 
+def _teacher_rows(clf, data, split: str, labels: list[str]) -> list[dict]:
+    """The teacher a distilled checkpoint learned from, scored from its committed probabilities (the same
+    statements; its flag threshold chosen on validation as the student's was)."""
+    from ..distillation import TeacherProbabilities
+
+    info = clf.meta.distilled_from
+    if not info:
+        return []
+    teacher = TeacherProbabilities.load(info["teacher_probabilities"], labels, data.data_hash)
+    val = data.dataset["validation"]
+    threshold = (choose_flag_threshold(val["label_name"], np.asarray(teacher.for_ids(list(val["id"]), "validation")), labels)
+                 if "none" in labels else None)
+    probs = np.asarray(teacher.for_ids(list(data.dataset[split]["id"]), split))
+    ts = teacher.meta.get("teachers", [])
+    bases = sorted({Path(str(t.get("base_model"))).name for t in ts})
+    return [{"name": f"teacher ({', '.join(bases)}, {len(ts)} seed(s) averaged)", "key": "teacher", "probs": probs,
+             "threshold": threshold, "none_probs": None, "throughput": None,
+             "train_seconds": None, "description": f"probabilities from {info['teacher_probabilities']}"}]
+
+
+def _checkpoint_row(path, data, test, speakers, labels, batch_size) -> dict:
+    """Another checkpoint trained on the same data (``compare=[...]``), e.g. the plain fine-tune."""
+    other = StanceClassifier.load(path)
+    if other.meta.data_hash != data.data_hash or other.labels != labels:
+        raise ValueError(f"{path}: trained on data {other.meta.data_hash} with labels {other.labels}; "
+                         f"compare needs the same data ({data.data_hash}) and labels ({labels})")
+    start = time.perf_counter()
+    probs = other.predict_proba(test["text"], batch_size, test["context_before"], speakers)
+    tput = len(probs) / max(time.perf_counter() - start, 1e-9)
+    tags = read_run_config(path).get("tags")
+    name = f"{'/'.join(tags) if tags else Path(path).resolve().parent.name} ({Path(str(other.meta.base_model)).name})"
+    return {"name": name, "key": f"compare:{path}", "probs": probs, "threshold": other.abstain_threshold,
+            "none_probs": None, "train_seconds": read_metrics(path).get("train_runtime_seconds"), "throughput": tput,
+            "description": f"{other.meta.base_model} ({other.input_format}), {path}"}
+
+
 TARGETS = {"stance_macro_f1": 0.86, "over_tfidf": 0.10, "reassure_f1": 0.80, "reported_news_f1": 0.80,
            "seed_right": 11, "flag_precision": 0.80, "flag_recall": 0.75, "e2e_macro_f1": 0.75}
 
@@ -174,6 +214,9 @@ def _targets(results: dict, by: dict, seed_right: int, seed_n: int, behaviour: d
     if "macro_f1" in results.get("tfidf_lr", {}):
         d = f1 - results["tfidf_lr"]["macro_f1"]
         out.append({"target": f"stance macro-F1 >= TF-IDF + {TARGETS['over_tfidf']:.2f}", "value": d, "met": d >= TARGETS["over_tfidf"]})
+    if "macro_f1" in results.get("teacher", {}):
+        d = f1 - results["teacher"]["macro_f1"]
+        out.append({"target": "stance macro-F1 within 0.02 of the teacher", "value": d, "met": d >= -0.02})
     if "macro_f1" in results.get("setfit", {}):
         d = f1 - results["setfit"]["macro_f1"]
         out.append({"target": "stance macro-F1 >= SetFit (same encoder)", "value": d, "met": d >= 0})
@@ -236,7 +279,7 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
               "Training time of the fine-tuned model is read from its checkpoint; throughput is measured here, on this machine, in this run.",
               "", f"![models]({figs['comparison']})", "", "## Targets", ""]
     for t in s["targets"]:
-        v = f"{t['value']}" if t.get("integer") else f"{t['value']:+.3f}" if "TF-IDF" in t["target"] or "SetFit" in t["target"] else _fmt(t["value"])
+        v = f"{t['value']}" if t.get("integer") else f"{t['value']:+.3f}" if any(w in t["target"] for w in ("TF-IDF", "SetFit", "teacher")) else _fmt(t["value"])
         lines.append(f"- {'met' if t['met'] else '**missed**'}: {t['target']} (value {v})")
     ft = s["models"]["finetuned"]
     lines += ["", "## Fine-tuned model per class (stance task)", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
