@@ -14,8 +14,8 @@ ARGS ?=
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
-	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict/bench/serve); ARGS='...' extra arguments:"
-	@echo "  Hydra overrides for train/eval/validate/sweep (key=value), flags and inputs for predict/bench."
+	@echo "  Variables: MODEL=$(MODEL) (checkpoint for eval/predict/check/bench/serve/batch); ARGS='...' extra arguments:"
+	@echo "  flags, inputs and key=value settings, as \`stance COMMAND --help\` lists them (outputs/, reports/: paths.*)."
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,19 +52,19 @@ teacher: $(STAMP) ## Train the mpnet teacher (TEACHER_SEEDS=42,1,..., ~25 min ea
 	$(BIN)/stance teacher $(TEACHER_RUNS)/seed=*/model --output data/teacher/mpnet
 
 check: $(STAMP) ## Behavioural tests (CheckList-style) of MODEL: failure rates per capability, reports/behaviour/
-	$(BIN)/stance check "$(MODEL)" --output reports/behaviour $(ARGS)
+	$(BIN)/stance check --model "$(MODEL)" output_dir='$${paths.reports_dir}/behaviour' $(ARGS)
 
 predict: $(STAMP) ## Predict stances: make predict ARGS='path/to/article.txt'
 	$(BIN)/stance predict --model "$(MODEL)" $(ARGS)
 
 bench: $(STAMP) ## Inference speed and memory benchmark of MODEL against transformers.pipeline
-	$(BIN)/python -m stance.bench --model "$(MODEL)" $(ARGS)
+	$(BIN)/stance bench --model "$(MODEL)" $(ARGS)
 
 serve: $(STAMP) ## HTTP API and web page for MODEL on http://127.0.0.1:8000 (ARGS='--port 9000 --host ...')
 	$(BIN)/stance serve --model "$(MODEL)" $(ARGS)
 
 bench-serve: $(STAMP) ## Load test of stance serve (16 clients, 60 s) against offline batched throughput, reports/bench/serve.md
-	$(BIN)/python -m stance.bench_serve --model "$(MODEL)" $(ARGS)
+	$(BIN)/stance bench serve --model "$(MODEL)" $(ARGS)
 
 batch: $(STAMP) ## Classify a corpus on Ray: make batch ARGS='corpus/ -o preds/' (rerun to continue)
 	$(BIN)/stance batch --model "$(MODEL)" $(ARGS)
@@ -73,7 +73,7 @@ summarize: $(STAMP) ## Report with figures from batch/predict output: make summa
 	$(BIN)/stance summarize $(ARGS)
 
 bench-batch: $(STAMP) ## statements/s of stance batch with 1 and 2 local Ray workers vs stance predict, reports/bench-batch/
-	$(BIN)/python -m stance.batch_bench --model "$(MODEL)" $(ARGS)
+	$(BIN)/stance bench batch --model "$(MODEL)" $(ARGS)
 
 test: $(STAMP) ## Run the test suite (offline, a few minutes on 2 cores)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q $(ARGS)

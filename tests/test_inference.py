@@ -156,9 +156,12 @@ def test_extract_cli_writes_statements_with_speakers(tmp_path):
 
 def test_bench_runs_and_reports_every_measure(smoke_run, tmp_path):
     """Only that the benchmark works end to end; its numbers are measured by `make bench`, not here."""
-    from stance.bench import markdown, run
+    from stance.bench import markdown
+    from stance.cli import main
 
-    res = run(smoke_run["model_dir"], n=8, repeats=1, out_dir=tmp_path)
+    assert main(["bench", "--model", str(smoke_run["model_dir"]), "--n", "8", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "bench.json").read_text())
+    assert (tmp_path / "bench.md").read_text() == markdown(res, str(smoke_run["model_dir"]))
     assert set(res["throughput"]) == {"transformers.pipeline (batch 32)", "StanceClassifier (batch 32, length-sorted)",
                                       "StanceClassifier int8 dynamic quantized"}
     assert res["cold_start_s"]["total"] > 0 and res["peak_rss_mb"]["pipeline batch"] > 0

@@ -17,7 +17,6 @@ settings are refused unless ``overwrite=true``. Readers ignore ``_``/``.`` files
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import hashlib
 import json
@@ -609,53 +608,29 @@ def run_batch(cfg, *, echo=print) -> BatchResult:
 
 # -- command line ----------------------------------------------------------------------------------------------
 def batch_command(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(
-        prog="stance batch",
-        description="Classify every statement of a corpus on Ray Data: article or statement files (.jsonl, .parquet; "
-                    ".txt/.md one article each), folders or globs -> one Parquet row per statement in --output. "
-                    "A rerun with the same --output continues where it stopped. Hydra overrides (key=value, "
-                    "e.g. workers=gpu workers.concurrency=8) come from configs/batch.yaml.",
-    )
-    ap.add_argument("inputs", nargs="*", help="files, folders or globs (and key=value config overrides)")
-    ap.add_argument("--model", required=True, help="checkpoint folder (e.g. outputs/latest); every Ray node must see it")
-    ap.add_argument("-o", "--output", required=True, help="output folder: part-*.parquet and _manifest.json")
-    ap.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else Ray on this machine)")
-    ap.add_argument("--concurrency", type=int, help="classifier actors (workers.concurrency)")
-    kind = ap.add_mutually_exclusive_group()
-    kind.add_argument("--articles", action="store_const", const="articles", dest="kind", help="inputs are articles")
-    kind.add_argument("--statements", action="store_const", const="statements", dest="kind", help="inputs are statements")
-    ap.add_argument("--overwrite", action="store_true", help="start the output folder over")
-    ap.add_argument("--cfg", action="store_true", help="print the composed config and exit")
-    args = ap.parse_intermixed_args(argv)
+    from .command_line import Command
 
-    from .config import compose, to_container
-    from .cli import _quoted
+    cmd = Command("batch", "batch", groups=("workers",), description=
+                  "Classify every statement of a corpus on Ray Data: article or statement files (.jsonl, .parquet; "
+                  ".txt/.md one article each), folders or globs -> one Parquet row per statement in --output. "
+                  "A rerun with the same --output continues where it stopped.")
+    cmd.add("inputs", setting="inputs", nargs="*", help="files, folders or globs")
+    cmd.add("--model", setting="model_path", help="checkpoint folder (e.g. outputs/latest); every Ray node must see it")
+    cmd.add("-o", "--output", setting="output_dir", help="output folder: part-*.parquet and _manifest.json")
+    cmd.add("--address", setting="ray.address", help="Ray cluster address (null: $RAY_ADDRESS, else Ray on this machine)")
+    cmd.add("--concurrency", setting="workers.concurrency", type=int, help="classifier actors")
+    kind = cmd.parser.add_mutually_exclusive_group()
+    for flag in ("articles", "statements"):
+        cmd.add(f"--{flag}", setting="input_kind", group=kind, action="store_const", const=flag, help=f"inputs are {flag}")
+    cmd.add("--overwrite", setting="overwrite", action="store_true", help="start the output folder over")
+    return cmd.run(argv, _batch)
 
-    overrides = [a for a in args.inputs if "=" in a and not Path(a).exists()]
-    inputs = [a for a in args.inputs if a not in overrides]
-    overrides += [f"model_path={_quoted(args.model)}", f"output_dir={_quoted(args.output)}"]
-    if inputs:
-        overrides.append("inputs=[" + ",".join(_quoted(i) for i in inputs) + "]")
-    if args.address:
-        overrides.append(f"ray.address={_quoted(args.address)}")
-    if args.concurrency:
-        overrides.append(f"workers.concurrency={args.concurrency}")
-    if args.kind:
-        overrides.append(f"input_kind={args.kind}")
-    if args.overwrite:
-        overrides.append("overwrite=true")
-    try:
-        cfg = compose("batch", overrides)
-    except Exception as exc:  # noqa: BLE001 - a Hydra error names the bad key
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.cfg:
-        import yaml
 
-        print(yaml.safe_dump(to_container(cfg), sort_keys=False))
-        return 0
+def _batch(args, cfg) -> int:
+    from .command_line import UsageError
+
     if not cfg.inputs:
-        ap.error("give input files, folders or globs")
+        raise UsageError("give input files, folders or globs")
     echo = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     try:
         res = run_batch(cfg, echo=echo)

@@ -1,17 +1,16 @@
-"""``make bench-batch``: statements/s of `stance batch` with 1 and 2 local Ray workers against plain
+"""``stance bench batch`` (``make bench-batch``): statements/s of `stance batch` with 1 and 2 local Ray workers against plain
 `stance predict`, on the same corpus, in one run.
 
 The corpus is a JSONL file of articles (default: the Wikinews fixture) repeated ``--repeat`` times under
 new ids; `stance predict` reads the same article texts as .txt files. Every timing is end to end for
 its command (reading, extraction, model loading in each worker, classification, writing); starting
 the local Ray instance is done once before and reported apart, as a cluster would already be up.
-Results go to ``reports/bench-batch/`` (``bench_batch.md``, ``bench_batch.json``).
+Results go to ``${paths.reports_dir}/bench-batch/`` (``bench_batch.md``, ``bench_batch.json``).
 
-    python -m stance.batch_bench --model outputs/latest [--corpus FILE] [--repeat 40] [--workers 1 2]
+    stance bench batch --model outputs/latest [--corpus FILE] [--repeat 40] [--workers 1 2]
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -40,16 +39,26 @@ def build_corpus(src: Path, repeat: int, tmp: Path) -> tuple[Path, Path, int]:
     return corpus, txt, len(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m stance.batch_bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="JSONL of articles (text, id, ...)")
-    ap.add_argument("--repeat", type=int, default=40, help="copies of the corpus (default 40)")
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Ray worker counts to time (default 1 2)")
-    ap.add_argument("--rows-per-chunk", type=int, default=20, help="articles per chunk (default 20)")
-    ap.add_argument("--out", default="reports/bench-batch")
-    args = ap.parse_args(argv)
+def bench_batch_command(argv: list[str]) -> int:
+    from .command_line import Command
 
+    cmd = Command("bench batch", "bench_batch", __doc__.split("\n\n")[0])
+    cmd.add("--model", setting="model_path", help="checkpoint folder")
+    cmd.add("--corpus", setting="corpus", help=f"JSONL of articles (text, id, ...); null: {DEFAULT_CORPUS}")
+    cmd.add("--repeat", setting="repeat", type=int, help="copies of the corpus")
+    cmd.add("--workers", setting="workers", type=int, nargs="+", help="Ray worker counts to time")
+    cmd.add("--rows-per-chunk", setting="rows_per_chunk", type=int, help="articles per chunk")
+    cmd.add("--out", setting="output_dir", help="folder for bench_batch.md and bench_batch.json")
+    return cmd.run(argv, _bench_batch)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m stance.batch_bench``: the same as ``stance bench batch``."""
+    return bench_batch_command(sys.argv[1:] if argv is None else argv)
+
+
+def _bench_batch(_args, cfg) -> int:
+    corpus_file = cfg.corpus or str(DEFAULT_CORPUS)
     import ray
 
     from .batch import local_worker_env, run_batch
@@ -57,17 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     from .predict import predict_command
 
     cores = os.cpu_count() or 1
-    results: dict = {"model": str(Path(args.model).resolve()), "corpus": args.corpus, "repeat": args.repeat,
+    results: dict = {"model": str(Path(cfg.model_path).resolve()), "corpus": corpus_file, "repeat": cfg.repeat,
                      "machine": f"{platform.machine()}, {cores} cores", "runs": []}
     with tempfile.TemporaryDirectory(prefix="stance-bench-batch-") as t:
         tmp = Path(t)
-        corpus, txt, n_articles = build_corpus(Path(args.corpus), args.repeat, tmp)
+        corpus, txt, n_articles = build_corpus(Path(corpus_file), cfg.repeat, tmp)
         results["articles"] = n_articles
 
         # plain stance predict on the same texts (all cores)
         t0 = time.perf_counter()
         with contextlib.redirect_stderr(io.StringIO()):
-            rc = predict_command(["--model", args.model, *sorted(str(p) for p in txt.glob("*.txt")),
+            rc = predict_command(["--model", cfg.model_path, *sorted(str(p) for p in txt.glob("*.txt")),
                                   "--output", str(tmp / "predict.jsonl"), "--threads", str(cores)])
         secs = time.perf_counter() - t0
         pred = [json.loads(line) for line in (tmp / "predict.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -82,12 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
         results["ray_start_seconds"] = time.perf_counter() - t0
         try:
-            for w in args.workers:
-                cfg = compose("batch", [f"model_path={args.model}", f"output_dir={tmp / f'batch-{w}'}", f"inputs=[{corpus}]",
+            for w in cfg.workers:
+                batch_cfg = compose("batch", [f"model_path={cfg.model_path}", f"output_dir={tmp / f'batch-{w}'}", f"inputs=[{corpus}]",
                                         f"workers.concurrency={w}", "workers.num_cpus=1", "workers.num_threads=1",
-                                        f"rows_per_chunk={args.rows_per_chunk}", "ray.progress_bars=false"])
+                                        f"rows_per_chunk={cfg.rows_per_chunk}", "ray.progress_bars=false"])
                 with contextlib.redirect_stderr(io.StringIO()):
-                    res = run_batch(cfg, echo=lambda m: None)
+                    res = run_batch(batch_cfg, echo=lambda m: None)
                 import pandas as pd
 
                 df = pd.read_parquet(tmp / f"batch-{w}")
@@ -103,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     by_w = {r.get("workers"): r["statements_per_s"] for r in results["runs"] if r.get("workers")}
     plain = results["runs"][0]["statements_per_s"]
     lines = [f"# `stance batch` throughput ({time.strftime('%Y-%m-%d')})", "",
-             f"Model `{results['model']}`; corpus `{args.corpus}` x {args.repeat} = {n_articles} articles, "
+             f"Model `{results['model']}`; corpus `{corpus_file}` x {cfg.repeat} = {n_articles} articles, "
              f"{results['runs'][0]['statements']} statements; {results['machine']}. Timings are end to end per command "
              f"(reading, extraction, model loading in each worker, classification, writing); the local Ray instance was "
              f"started once before, in {results['ray_start_seconds']:.1f} s (not counted).", "",
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if 1 in by_w and 2 in by_w:
         results["ratio_2_vs_1"] = by_w[2] / by_w[1]
         lines += ["", f"2 workers / 1 worker: **{results['ratio_2_vs_1']:.2f}x** (goal: >= 1.6x)."]
-    out = Path(args.out)
+    out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_batch.json").write_text(json.dumps(results, indent=1))
     (out / "bench_batch.md").write_text("\n".join(lines) + "\n")

@@ -1,11 +1,11 @@
-"""``make bench``: inference speed and memory of a checkpoint on this machine, in one run, as ratios
-against ``transformers.pipeline(..., batch_size=32)`` on the same checkpoint and inputs.
+"""``stance bench`` (``make bench``): inference speed and memory of a checkpoint on this machine, in one
+run, as ratios against ``transformers.pipeline(..., batch_size=32)`` on the same checkpoint and inputs.
 
-    python -m stance.bench --model outputs/latest [--n 512] [--out reports/bench]
+    stance bench --model outputs/latest [--n 512] [--out reports/bench]
+    stance bench serve ...   (stance.bench_serve)     stance bench batch ...   (stance.batch_bench)
 """
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import subprocess
@@ -155,24 +155,45 @@ def markdown(res: dict, model: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m stance.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="outputs/latest")
-    ap.add_argument("--n", type=int, default=512, help="statements per throughput run")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", default="reports/bench")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
+def bench_command(argv: list[str]) -> int:
+    """``stance bench [serve|batch] ...``: this inference benchmark, or the load test of ``stance serve``,
+    or ``stance batch`` against ``stance predict``."""
+    if argv and argv[0] == "serve":
+        from .bench_serve import bench_serve_command
+
+        return bench_serve_command(argv[1:])
+    if argv and argv[0] == "batch":
+        from .batch_bench import bench_batch_command
+
+        return bench_batch_command(argv[1:])
+    from .command_line import Command
+
+    cmd = Command("bench", "bench", __doc__.split("\n\n")[0] + "\n\n`stance bench serve --help`: the load test of "
+                  "`stance serve`; `stance bench batch --help`: `stance batch` against `stance predict`.")
+    cmd.add("--model", setting="model_path", help="checkpoint folder")
+    cmd.add("--n", setting="n", type=int, help="statements per throughput run")
+    cmd.add("--repeats", setting="repeats", type=int, help="throughput runs (the best counts)")
+    cmd.add("--out", setting="output_dir", help="folder for bench.md and bench.json")
+    return cmd.run(argv, _bench)
+
+
+def _bench(args, cfg) -> int:
+    out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    res = run(args.model, args.n, args.repeats, out)
+    res = run(cfg.model_path, cfg.n, cfg.repeats, out)
     from .atomic import atomic_write_text
 
     atomic_write_text(out / "bench.json", json.dumps(res, indent=2) + "\n")
-    md = markdown(res, args.model)
+    md = markdown(res, cfg.model_path)
     atomic_write_text(out / "bench.md", md)
     print(md)
     print(f"written: {out / 'bench.md'}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m stance.bench``: the same as ``stance bench``."""
+    return bench_command(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""``make bench-serve``: load test of ``stance serve`` on this machine, against offline batched prediction
+"""``stance bench serve`` (``make bench-serve``): load test of ``stance serve`` on this machine, against offline batched prediction
 measured in the same run.
 
-    python -m stance.bench_serve --model outputs/latest [--clients 16] [--duration 60] [--out reports/bench]
+    stance bench serve --model outputs/latest [--clients 16] [--duration 60] [--out reports/bench]
 
 Starts the server in a subprocess on a free port, measures offline batched throughput of the same
 checkpoint on the same statements (``StanceClassifier.predict(texts, batch_size=32)``, in a separate
@@ -12,12 +12,12 @@ the offline throughput, errors, the server's batch sizes and its memory before a
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
 import platform
 import random
+import shlex
 import socket
 import subprocess
 import sys
@@ -152,7 +152,8 @@ async def _load(url: str, rows: list[tuple[str, str]], clients: int, duration: f
 
 
 def run(model: str, data: Path, out: Path, clients: int = 16, duration: float = 60.0, warmup: float = 3.0,
-        per_request: int = 1, n_offline: int = 512, threads: int = 0, server_args: list[str] | None = None) -> dict:
+        per_request: int = 1, n_offline: int = 512, threads: int = 0, server_args: list[str] | None = None,
+        command: str | None = None) -> dict:
     import httpx
 
     rows = _statements(data, max(n_offline, 2048))
@@ -198,7 +199,7 @@ def run(model: str, data: Path, out: Path, clients: int = 16, duration: float = 
                            "largest_batch": stats_after["largest_batch"]},
         "server_memory_mb": {"before": mem_before, "after": mem_after},
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "command": "python -m stance.bench_serve " + " ".join(sys.argv[1:]),
+        "command": command or "python -m stance.bench_serve " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     (out / "serve.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -237,24 +238,36 @@ Command: `{r['command']}`
        if r["error_examples"] else "")
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m stance.bench_serve", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--data", default="data/quotes.jsonl", help="JSONL of statements (text, speaker)")
-    ap.add_argument("--out", default="reports/bench")
-    ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--duration", type=float, default=60.0, help="seconds measured (after --warmup)")
-    ap.add_argument("--warmup", type=float, default=3.0)
-    ap.add_argument("--texts-per-request", type=int, default=1)
-    ap.add_argument("--n-offline", type=int, default=512, help="statements for the offline measurement")
-    ap.add_argument("--threads", type=int, default=0, help="model threads, server and offline alike (default: all cores)")
-    ap.add_argument("--server-arg", action="append", default=[], help="extra `stance serve` flag (repeatable), e.g. --server-arg=--max-wait-ms=2")
-    args = ap.parse_args(argv)
-    r = run(args.model, Path(args.data), Path(args.out), args.clients, args.duration, args.warmup,
-            args.texts_per_request, args.n_offline, args.threads, args.server_arg)
+def bench_serve_command(argv: list[str]) -> int:
+    from .command_line import Command
+
+    cmd = Command("bench serve", "bench_serve", __doc__.split("\n\n")[0])
+    cmd.add("--model", setting="model_path", help="checkpoint folder")
+    cmd.add("--data", setting="data", help="JSONL of statements (text, speaker)")
+    cmd.add("--out", setting="output_dir", help="folder for serve.md and serve.json")
+    cmd.add("--clients", setting="clients", type=int, help="concurrent clients")
+    cmd.add("--duration", setting="duration", type=float, help="seconds measured (after --warmup)")
+    cmd.add("--warmup", setting="warmup", type=float, help="seconds of load before measuring")
+    cmd.add("--texts-per-request", setting="texts_per_request", type=int, help="statements per request")
+    cmd.add("--n-offline", setting="n_offline", type=int, help="statements for the offline measurement")
+    cmd.add("--threads", setting="num_threads", type=int, help="model threads, server and offline alike (0: all cores)")
+    cmd.add("--server-arg", setting="server_args", action="append",
+            help="extra `stance serve` flag (repeatable), e.g. --server-arg=--max-wait-ms=2")
+    return cmd.run(argv, _bench_serve)
+
+
+def _bench_serve(args, cfg) -> int:
+    r = run(cfg.model_path, Path(cfg.data), Path(cfg.output_dir), cfg.clients, cfg.duration, cfg.warmup,
+            cfg.texts_per_request, cfg.n_offline, cfg.num_threads, list(cfg.server_args),
+            command=shlex.join(["stance", "bench", "serve", *args.argv]))
     print(render(r))
-    print(f"written: {Path(args.out) / 'serve.md'}, {Path(args.out) / 'serve.json'}")
+    print(f"written: {Path(cfg.output_dir) / 'serve.md'}, {Path(cfg.output_dir) / 'serve.json'}")
     return 0 if r["errors"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m stance.bench_serve``: the same as ``stance bench serve``."""
+    return bench_serve_command(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

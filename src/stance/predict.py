@@ -5,7 +5,6 @@ with one input are reported with the file and line and never stop the others.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import glob
 import io
@@ -220,40 +219,43 @@ class Writer:
         self.fh.flush()
 
 
-def _defaults() -> dict:
-    """Defaults from configs/predict.yaml (flags override them)."""
-    from .config import compose
+def _command():
+    from .command_line import Command
 
-    cfg = compose("predict", ["model_path=unused"])
-    return {"batch_size": cfg.batch_size, "format": cfg.format, "abstain_threshold": cfg.abstain_threshold,
-            "device": cfg.device, "threads": cfg.num_threads}
+    cmd = Command("predict", "predict", "Classify statements. Positional arguments that are files, directories, globs or - "
+                  "are read as articles (statements extracted with speakers), except .jsonl and .csv files, which are "
+                  "read as statement files like --input; key=value arguments are settings; other positional arguments "
+                  "are texts.")
+    cmd.add("inputs", nargs="*", help="texts, or article files/directories/globs, or - for stdin")
+    cmd.add("--model", setting="model_path", help="checkpoint folder written by `stance train` (e.g. outputs/latest)")
+    cmd.add("--text", action="append", default=[], help="a statement to classify (repeatable; for text that looks like a "
+            "path or a key=value setting)")
+    cmd.add("--input", action="append", default=[], help="file of statements: .jsonl (text field), .csv (text column) or "
+            ".txt (one per line); repeatable")
+    cmd.add("--text-field", setting="text_field", help="JSONL field / CSV column holding the statement")
+    cmd.add("--format", setting="format", choices=["table", "jsonl", "csv"],
+            help="output format (null: table on a terminal, else from --output's suffix, else jsonl)")
+    cmd.add("-o", "--output", help="write results here (default: standard output); written as FILE.partial "
+            "and renamed when complete")
+    cmd.add("--resume", action="store_true", help="continue an interrupted run: skip the inputs already in "
+            "--output (or its .partial) and append the rest")
+    cmd.add("--overwrite", action="store_true", help="replace an existing --output file")
+    cmd.add("--batch-size", setting="batch_size", type=int, help="statements per forward pass")
+    cmd.add("--abstain-threshold", setting="abstain_threshold", type=float,
+            help="override the checkpoint's abstention threshold (0 disables; null: the checkpoint's own)")
+    cmd.add("--device", setting="device", help="cpu, cuda, cuda:1 ... (null: cuda if available)")
+    cmd.add("--threads", setting="num_threads", type=int, help="CPU threads (0: all cores)")
+    cmd.add("--quantize", setting="quantize", action="store_true",
+            help="int8 dynamic quantization on CPU (faster; see `stance bench` for its macro-F1 change)")
+    return cmd
 
 
 def predict_command(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(
-        prog="stance predict",
-        description="Classify statements. Positional arguments that are files, directories, globs or - are read "
-                    "as articles (statements extracted with speakers), except .jsonl and .csv files, which are read "
-                    "as statement files like --input; other positional arguments are texts.",
-    )
-    ap.add_argument("inputs", nargs="*", help="texts, or article files/directories/globs, or - for stdin")
-    ap.add_argument("--model", required=True, help="checkpoint folder written by `stance train` (e.g. outputs/latest)")
-    ap.add_argument("--text", action="append", default=[], help="a statement to classify (repeatable; for text that looks like a path)")
-    ap.add_argument("--input", action="append", default=[], help="file of statements: .jsonl (text field), .csv (text column) or .txt (one per line); repeatable")
-    ap.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the statement (default: text)")
-    ap.add_argument("--format", choices=["table", "jsonl", "csv"], help="output format (default: table on a terminal, else from --output's suffix, else jsonl)")
-    ap.add_argument("-o", "--output", help="write results here (default: standard output); written as FILE.partial "
-                    "and renamed when complete")
-    ap.add_argument("--resume", action="store_true", help="continue an interrupted run: skip the inputs already in "
-                    "--output (or its .partial) and append the rest")
-    ap.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--abstain-threshold", type=float, help="override the checkpoint's abstention threshold (0 disables)")
-    ap.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
-    ap.add_argument("--quantize", action="store_true", help="int8 dynamic quantization on CPU (faster; see `make bench` for its macro-F1 change)")
-    ap.set_defaults(**_defaults())
-    args = ap.parse_args(argv)
+    return _command().run(argv, _predict)
+
+
+def _predict(args, cfg) -> int:
+    from .command_line import UsageError
 
     from tqdm import tqdm
 
@@ -271,8 +273,8 @@ def predict_command(argv: list[str]) -> int:
         args.input.append(path)
     texts += args.text
     if not (paths or texts or args.input):
-        ap.error("give statements, article paths, --text or --input FILE" + (f" ({problems.messages[-1]})" if problems.messages else ""))
-    fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output and Path(args.output).suffix.lstrip(".") in ("jsonl", "csv")
+        raise UsageError("give statements, article paths, --text or --input FILE" + (f" ({problems.messages[-1]})" if problems.messages else ""))
+    fmt = cfg.format or (Path(args.output).suffix.lstrip(".") if args.output and Path(args.output).suffix.lstrip(".") in ("jsonl", "csv")
                           else ("table" if sys.stdout.isatty() and not args.output else "jsonl"))
     sink = None
     if args.output:
@@ -285,13 +287,13 @@ def predict_command(argv: list[str]) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     elif args.resume:
-        ap.error("--resume needs --output FILE")
+        raise UsageError("--resume needs --output FILE")
     try:
-        set_num_threads(args.threads)
-        clf = StanceClassifier.load(args.model, device=args.device,
-                                    abstain_threshold=args.abstain_threshold, quantize=args.quantize)
+        set_num_threads(cfg.num_threads)
+        clf = StanceClassifier.load(cfg.model_path, device=cfg.device,
+                                    abstain_threshold=cfg.abstain_threshold, quantize=cfg.quantize)
     except (OSError, ValueError) as exc:
-        print(f"error: cannot load model {args.model}: {exc}", file=sys.stderr)
+        print(f"error: cannot load model {cfg.model_path}: {exc}", file=sys.stderr)
         if sink:
             sink.abandon()
         return 2
@@ -306,7 +308,7 @@ def predict_command(argv: list[str]) -> int:
             yield Item(t, "<argv>", i)
         for f in args.input:
             try:
-                yield from read_quotes(f, problems, args.text_field)
+                yield from read_quotes(f, problems, cfg.text_field)
             except OSError as exc:
                 problems.add(f"{f}: {exc.strerror or exc}")
             except ValueError as exc:
@@ -322,7 +324,7 @@ def predict_command(argv: list[str]) -> int:
 
         def flush_chunk() -> None:
             nonlocal n, abstained, truncated
-            for item, pred in zip(chunk, clf.predict([c.text for c in chunk], batch_size=args.batch_size,
+            for item, pred in zip(chunk, clf.predict([c.text for c in chunk], batch_size=cfg.batch_size,
                                                           contexts=[c.context for c in chunk],
                                                           speakers=[speaker_segment(c.speaker, c.role) for c in chunk])):
                 writer.write(item, pred)

@@ -18,7 +18,6 @@ or write files; the web page's three files are read from the package once, at st
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -34,13 +33,15 @@ from typing import Any, Optional, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .config import ServeConfig
+
 log = logging.getLogger("stance.serve")
 
-DEFAULT_MAX_TEXTS = 256
-DEFAULT_MAX_BODY = 2 * 1024 * 1024
-DEFAULT_MAX_BATCH = 64
-DEFAULT_MAX_WAIT_MS = 5.0
-DEFAULT_MAX_QUEUE = 4096
+DEFAULT_MAX_TEXTS = ServeConfig.max_texts  # the limits' defaults are written once, in stance.config
+DEFAULT_MAX_BODY = ServeConfig.max_body_bytes
+DEFAULT_MAX_BATCH = ServeConfig.max_batch
+DEFAULT_MAX_WAIT_MS = ServeConfig.max_wait_ms
+DEFAULT_MAX_QUEUE = ServeConfig.max_queue
 WEB_FILES = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
              "style.css": "text/css; charset=utf-8"}
 
@@ -657,22 +658,26 @@ def create_app(clf, settings: Settings | None = None, *, model_path: str | Path 
 
 # -- the command -----------------------------------------------------------------------------------
 def serve_command(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="stance serve", description="HTTP API and web page for a checkpoint.")
-    ap.add_argument("--model", required=True, help="checkpoint folder written by `stance train` (e.g. outputs/latest)")
-    ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    ap.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    ap.add_argument("--max-texts", type=int, default=DEFAULT_MAX_TEXTS, help="texts per request (default %(default)s)")
-    ap.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY, help="request body limit (default %(default)s)")
-    ap.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="texts per model batch (default %(default)s)")
-    ap.add_argument("--max-wait-ms", type=float, default=DEFAULT_MAX_WAIT_MS,
-                    help="longest wait for more requests to join a batch (default %(default)s)")
-    ap.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE, help="texts waiting before 429 (default %(default)s)")
-    ap.add_argument("--log-texts", action="store_true", help="include the submitted texts in the request log")
-    ap.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads for the model (default: all cores)")
-    ap.add_argument("--quantize", action="store_true", help="int8 dynamic quantization on CPU")
-    args = ap.parse_args(argv)
+    from .command_line import Command
 
+    cmd = Command("serve", "serve", "HTTP API and web page for a checkpoint.")
+    cmd.add("--model", setting="model_path", help="checkpoint folder written by `stance train` (e.g. outputs/latest)")
+    cmd.add("--host", setting="host", help="address to bind (127.0.0.1: this machine only)")
+    cmd.add("--port", setting="port", type=int, help="port (0 picks a free one)")
+    cmd.add("--max-texts", setting="max_texts", type=int, help="texts per request")
+    cmd.add("--max-body-bytes", setting="max_body_bytes", type=int, help="request body limit")
+    cmd.add("--max-batch", setting="max_batch", type=int, help="texts per model batch")
+    cmd.add("--max-wait-ms", setting="max_wait_ms", type=float, help="longest wait for more requests to join a batch")
+    cmd.add("--max-queue", setting="max_queue", type=int, help="texts waiting before 429")
+    cmd.add("--log-texts", setting="log_texts", action="store_true", help="include the submitted texts in the request log")
+    cmd.add("--device", setting="device", help="cpu, cuda, cuda:1 ... (null: cuda if available)")
+    cmd.add("--threads", setting="num_threads", type=int, help="CPU threads for the model (0: all cores)")
+    cmd.add("--quantize", setting="quantize", action="store_true", help="int8 dynamic quantization on CPU")
+    return cmd.run(argv, _serve)
+
+
+def _serve(args, cfg) -> int:
+    """Load the checkpoint once and serve it; ``cfg`` is the composed ServeConfig."""
     try:
         import uvicorn
     except ImportError:
@@ -683,35 +688,35 @@ def serve_command(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     t0 = time.perf_counter()
     try:
-        set_num_threads(args.threads)
-        clf = StanceClassifier.load(args.model, device=args.device, quantize=args.quantize)
+        set_num_threads(cfg.num_threads)
+        clf = StanceClassifier.load(cfg.model_path, device=cfg.device, quantize=cfg.quantize)
         clf.predict(["Warm-up statement."])
     except (OSError, ValueError) as exc:
-        print(f"error: cannot load model {args.model}: {exc}", file=sys.stderr)
+        print(f"error: cannot load model {cfg.model_path}: {exc}", file=sys.stderr)
         return 2
-    path = Path(args.model)
+    path = Path(cfg.model_path)
     name = path.resolve().name if path.name in ("latest", "") else path.name
     if name == "model":
         name = path.resolve().parent.name + "/model"
-    settings = Settings(max_texts=args.max_texts, max_body_bytes=args.max_body_bytes, max_batch=args.max_batch,
-                        max_wait_ms=args.max_wait_ms, max_queue=args.max_queue, log_texts=args.log_texts,
+    settings = Settings(max_texts=cfg.max_texts, max_body_bytes=cfg.max_body_bytes, max_batch=cfg.max_batch,
+                        max_wait_ms=cfg.max_wait_ms, max_queue=cfg.max_queue, log_texts=cfg.log_texts,
                         model_name=name)
     app = create_app(clf, settings, model_path=path)
     loaded = time.perf_counter() - t0
-    print(f"stance serve: model {args.model} loaded in {loaded:.1f} s (labels: {', '.join(clf.labels)})", flush=True)
+    print(f"stance serve: model {cfg.model_path} loaded in {loaded:.1f} s (labels: {', '.join(clf.labels)})", flush=True)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):
             await super().startup(sockets)
             if self.started:
-                port = args.port
+                port = cfg.port
                 for srv in self.servers:
                     for sock in srv.sockets:
                         port = sock.getsockname()[1]
-                url = f"http://{args.host if ':' not in args.host else '[' + args.host + ']'}:{port}"
+                url = f"http://{cfg.host if ':' not in cfg.host else '[' + cfg.host + ']'}:{port}"
                 print(f"stance serve: ready on {url}  (web page {url}/, API docs {url}/docs)", flush=True)
 
-    config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, log_level="warning",
+    config = uvicorn.Config(app, host=cfg.host, port=cfg.port, access_log=False, log_level="warning",
                             timeout_graceful_shutdown=5)
     Server(config).run()
     return 0

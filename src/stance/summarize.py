@@ -7,7 +7,6 @@ their articles, and how many statements the model left as ``none``.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -285,22 +284,27 @@ def summarize(df: pd.DataFrame, out_dir: str | Path, *, top: int = 10, top_time:
 
 
 def summarize_command(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="stance summarize",
-                                 description="Corpus-level report (Markdown + PNG figures) from the output of `stance batch` "
-                                             "(Parquet folder or file) or `stance predict` (.jsonl, .csv).")
-    ap.add_argument("predictions", help="stance batch's output folder / .parquet, or stance predict's .jsonl / .csv")
-    ap.add_argument("-o", "--output", help="report folder (default: PREDICTIONS-summary next to the input)")
-    ap.add_argument("--top", type=int, default=10, help="speakers and sources shown (default 10)")
-    ap.add_argument("--top-time", type=int, default=4, help="speakers with their own time panel (default 4)")
-    ap.add_argument("--examples", type=int, default=5, help="most confident statements shown per stance (default 5)")
-    args = ap.parse_args(argv)
+    from .command_line import Command
+
+    cmd = Command("summarize", "summarize", "Corpus-level report (Markdown + PNG figures) from the output of `stance batch` "
+                  "(Parquet folder or file) or `stance predict` (.jsonl, .csv).")
+    cmd.add("predictions", setting="predictions", nargs="?", metavar="PREDICTIONS",
+            help="stance batch's output folder / .parquet, or stance predict's .jsonl / .csv")
+    cmd.add("-o", "--output", setting="output_dir", help="report folder (null: PREDICTIONS-summary next to the input)")
+    cmd.add("--top", setting="top", type=int, help="speakers and sources shown")
+    cmd.add("--top-time", setting="top_time", type=int, help="speakers with their own time panel")
+    cmd.add("--examples", setting="examples", type=int, help="most confident statements shown per stance")
+    return cmd.run(argv, _summarize)
+
+
+def _summarize(args, cfg) -> int:
     try:
-        df = load_predictions(args.predictions)
+        df = load_predictions(cfg.predictions)
     except (ValueError, OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    src = Path(args.predictions)
-    out = Path(args.output) if args.output else src.with_name(src.stem + "-summary")
-    report = summarize(df, out, top=args.top, top_time=args.top_time, examples=args.examples, source_name=src.name)
+    src = Path(cfg.predictions)
+    out = Path(cfg.output_dir) if cfg.output_dir else src.with_name(src.stem + "-summary")
+    report = summarize(df, out, top=cfg.top, top_time=cfg.top_time, examples=cfg.examples, source_name=src.name)
     print(f"report: {report} ({len(df)} statements)", file=sys.stderr)
     return 0

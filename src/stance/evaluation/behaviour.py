@@ -221,25 +221,29 @@ def markdown(results: dict, title: str = "Behavioural tests") -> str:
 
 
 def check_command(argv: list[str]) -> int:
-    """``stance check MODEL [--output DIR]``: run the behavioural suite and write a report."""
-    import argparse
+    """``stance check --model MODEL [--output DIR]``: run the behavioural suite and write a report."""
+    from ..command_line import Command
 
+    cmd = Command("check", "check", "Behavioural tests (CheckList-style) of a checkpoint.")
+    cmd.add("model", setting="model_path", nargs="?", metavar="MODEL", help="checkpoint folder (e.g. outputs/latest)")
+    cmd.add("--model", setting="model_path", dest="model_flag", metavar="MODEL", help="the same, as a flag")
+    cmd.add("--output", setting="output_dir", help="folder for behaviour.md and behaviour.json (null: print only)")
+    return cmd.run(argv, _check)
+
+
+def _check(args, cfg) -> int:
     from ..inference import StanceClassifier
 
-    ap = argparse.ArgumentParser(prog="stance check", description="Behavioural tests (CheckList-style) of a checkpoint.")
-    ap.add_argument("model", help="checkpoint folder (e.g. outputs/latest)")
-    ap.add_argument("--output", help="folder for behaviour.md and behaviour.json (default: print only)")
-    args = ap.parse_args(argv)
     try:
-        clf = StanceClassifier.load(args.model)
+        clf = StanceClassifier.load(cfg.model_path)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
     results = run_suite(clf)
-    text = markdown(results, f"Behavioural tests of {args.model}")
+    text = markdown(results, f"Behavioural tests of {cfg.model_path}")
     print(text)
-    if args.output:
-        out = Path(args.output)
+    if cfg.output_dir:
+        out = Path(cfg.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         from ..atomic import atomic_write_text
 

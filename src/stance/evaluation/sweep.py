@@ -2,7 +2,6 @@
 and what averaging the seeds' calibrated probabilities (a seed ensemble) would score on the same test split."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -114,14 +113,21 @@ def newest_sweep(output_dir: Path) -> Path:
 
 
 def aggregate_command(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="stance aggregate", description=__doc__)
-    ap.add_argument("sweep_dir", nargs="?", help="a multirun folder (default: the newest under outputs/train_multirun)")
-    ap.add_argument("--outputs", default="outputs")
-    ap.add_argument("--reports", default="reports")
-    ap.add_argument("--no-ensemble", action="store_true", help="skip scoring the seed ensemble (which loads every checkpoint)")
-    args = ap.parse_args(argv)
-    sweep = Path(args.sweep_dir) if args.sweep_dir else newest_sweep(Path(args.outputs))
-    path = aggregate(sweep, Path(args.reports), ensemble=not args.no_ensemble)
+    from ..command_line import Command
+
+    cmd = Command("aggregate", "aggregate", __doc__)
+    cmd.add("sweep_dir", setting="sweep_dir", nargs="?", metavar="SWEEP_DIR",
+            help="a multirun folder (null: the newest under paths.output_dir/train_multirun)")
+    cmd.add("--outputs", setting="paths.output_dir", help="where sweeps are looked for")
+    cmd.add("--reports", setting="paths.reports_dir", help="the report goes to its sweep/ folder")
+    cmd.add("--no-ensemble", setting="ensemble", action="store_false",
+            help="skip scoring the seed ensemble (which loads every checkpoint)")
+    return cmd.run(argv, _aggregate)
+
+
+def _aggregate(args, cfg) -> int:
+    sweep = Path(cfg.sweep_dir) if cfg.sweep_dir else newest_sweep(Path(cfg.paths.output_dir))
+    path = aggregate(sweep, Path(cfg.paths.reports_dir), ensemble=cfg.ensemble)
     print(path.read_text())
     print(f"written: {path}")
     return 0
