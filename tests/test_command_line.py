@@ -12,7 +12,7 @@ COMMANDS = {
     ("train",): "learning_rate: 0.0001", ("eval",): "bootstrap_samples: 1000", ("predict",): "--batch-size",
     ("serve",): "max_wait_ms: 5.0", ("batch",): "rows_per_chunk: 1000", ("summarize",): "top_time: 4",
     ("extract",): "output: null", ("data", "validate"): "train_none_ratio", ("check",): "output_dir: null",
-    ("aggregate",): "ensemble: true", ("encoders",): "force: false", ("bench",): "repeats: 3",
+    ("aggregate",): "ensemble: true", ("encoders",): "force: false", ("teacher",): "batch_size: 64", ("bench",): "repeats: 3",
     ("bench", "serve"): "clients: 16", ("bench", "batch"): "rows_per_chunk: 20",
 }
 

@@ -260,6 +260,15 @@ class EncodersConfig:
 
 
 @dataclass
+class TeacherConfig:
+    """`stance teacher`: average teacher checkpoints' probabilities for distillation (stance.distillation)."""
+
+    output_dir: str = "${paths.data_dir}/teacher/mpnet"
+    batch_size: int = 64
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
 class BenchConfig:
     model_path: str = "${paths.output_dir}/latest"
     n: int = 512  # statements per throughput run
@@ -295,7 +304,7 @@ class BenchBatchConfig:
 
 
 COMMAND_SCHEMAS = {"serve": ServeConfig, "summarize": SummarizeConfig, "check": CheckConfig, "extract": ExtractConfig,
-                   "aggregate": AggregateConfig, "encoders": EncodersConfig, "bench": BenchConfig,
+                   "aggregate": AggregateConfig, "encoders": EncodersConfig, "teacher": TeacherConfig, "bench": BenchConfig,
                    "bench_serve": BenchServeConfig, "bench_batch": BenchBatchConfig}
 
 

@@ -182,27 +182,31 @@ def write_teacher_probabilities(checkpoints: list[str | Path], out_dir: str | Pa
 
 
 def teacher_command(argv: list[str]) -> int:
-    """``stance teacher CHECKPOINT... --output DIR``: write the averaged teacher probabilities."""
-    import argparse
+    """``stance teacher CHECKPOINT... [--output DIR]``: write the averaged teacher probabilities."""
+    from .command_line import Command
+
+    cmd = Command("teacher", "teacher", "Average the calibrated probabilities of teacher checkpoints (e.g. "
+                  "experiment=mpnet, several seeds) over every labelled statement, for distillation "
+                  "(experiment=distill). Writes DIR/probs.jsonl and DIR/teacher.json.")
+    cmd.add("checkpoints", nargs="+", help="teacher checkpoint folders (same data and labels)")
+    cmd.add("-o", "--output", setting="output_dir", help="the folder to write")
+    cmd.add("--batch-size", setting="batch_size", type=int, help="statements per forward pass")
+    return cmd.run(argv, lambda args, cfg: _teacher(args, cfg, argv))
+
+
+def _teacher(args, cfg, argv: list[str]) -> int:
     import shlex
     import sys
 
     from .checkpoint import CheckpointError
     from .data import DataError
 
-    parser = argparse.ArgumentParser(prog="stance teacher", description=(
-        "Average the calibrated probabilities of teacher checkpoints (e.g. experiment=mpnet, several seeds) over "
-        "every labelled statement, for distillation (experiment=distill). Writes DIR/probs.jsonl and DIR/teacher.json."))
-    parser.add_argument("checkpoints", nargs="+", help="teacher checkpoint folders (same data and labels)")
-    parser.add_argument("--output", "-o", required=True, help="folder to write, e.g. data/teacher/mpnet")
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
     try:
-        meta = write_teacher_probabilities(args.checkpoints, args.output, batch_size=args.batch_size,
+        meta = write_teacher_probabilities(args.checkpoints, cfg.output_dir, batch_size=cfg.batch_size,
                                            command=" ".join(["stance teacher", *map(shlex.quote, argv)]))
     except (TeacherError, CheckpointError, DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.output}: {meta['n_statements']} statements, {len(meta['teachers'])} teacher(s), data {meta['data_hash']}, "
-          f"{meta['seconds']:.0f} s")
+    print(f"{cfg.output_dir}: {meta['n_statements']} statements, {len(meta['teachers'])} teacher(s), "
+          f"data {meta['data_hash']}, {meta['seconds']:.0f} s")
     return 0
