@@ -75,7 +75,8 @@ summarize: $(STAMP) ## Report with figures from batch/predict output: make summa
 bench-batch: $(STAMP) ## statements/s of stance batch with 1 and 2 local Ray workers vs stance predict, reports/bench-batch/
 	$(BIN)/stance bench batch --model "$(MODEL)" $(ARGS)
 
-test: $(STAMP) ## Run the test suite (offline, a few minutes on 2 cores)
+test: $(STAMP) ## Lint (ruff) and run the test suite (offline, a few minutes on 2 cores)
+	$(BIN)/ruff check src tests
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q $(ARGS)
 
 fuzz: $(STAMP) ## Property-based fuzzing at full budget (20,000+ Hypothesis examples): prints the count and crashes

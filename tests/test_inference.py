@@ -97,7 +97,7 @@ def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
     latin = tmp_path / "latin.txt"
     latin.write_bytes('The minister said: "We will not attack anyone, caf\xe9 or not."\n'.encode("latin-1"))
     proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl", binary, latin, "-",
-                  input='"They will face consequences," the spokesman said.'.encode())
+                  input=b'"They will face consequences," the spokesman said.')
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
     assert f"{binary}: binary file" in err and f"{latin}:1: invalid UTF-8 at byte" in err

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -219,9 +218,9 @@ def test_predict_csv_resume_keeps_one_header(smoke_run, tmp_path):
 @pytest.mark.slow  # spawns the command line
 def test_two_writers_of_one_output_or_run_folder(smoke_run, tmp_path):
     from stance.atomic import FileLock, LockedError
+    from stance.config import compose
     from stance.prediction_output import PredictionOutput
     from stance.training import train
-    from stance.config import compose
 
     out = tmp_path / "out.jsonl"
     first = PredictionOutput(out, "jsonl")

@@ -123,7 +123,7 @@ class FileLock:
         self.what = what or str(self.path)
         self.fd: int | None = None
 
-    def acquire(self) -> "FileLock":
+    def acquire(self) -> FileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -157,7 +157,7 @@ class FileLock:
     def __del__(self) -> None:
         self.release()
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -23,11 +23,12 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .inputs import speaker_segment
-from typing import Any, Iterator
 
 MANIFEST = "_manifest.json"
 MANIFEST_VERSION = 1

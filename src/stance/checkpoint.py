@@ -14,9 +14,10 @@ import json
 import math
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["CheckpointError", "CheckpointMeta", "LoadedCheckpoint", "verify_checkpoint", "read_meta", "read_metrics",
            "read_run_config", "save", "load", "RUN_MODEL_DIR", "MODEL_CONFIG", "STANCE_CONFIG", "METRICS", "RUN_CONFIG", "WEIGHTS",
@@ -186,7 +187,7 @@ class CheckpointMeta:
                 **({"distilled_from": self.distilled_from} if self.distilled_from else {}), **self.extra}
 
     @classmethod
-    def from_json(cls, obj: dict, labels: list[str]) -> "CheckpointMeta":
+    def from_json(cls, obj: dict, labels: list[str]) -> CheckpointMeta:
         """From a ``stance_config.json`` object (``{}`` when there is none); ``labels``: config.json's."""
         from .inputs import input_format
 

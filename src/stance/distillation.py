@@ -45,7 +45,7 @@ class TeacherProbabilities:
     folder: Path
 
     @classmethod
-    def load(cls, folder: str | Path, labels: list[str], data_hash: str | None = None) -> "TeacherProbabilities":
+    def load(cls, folder: str | Path, labels: list[str], data_hash: str | None = None) -> TeacherProbabilities:
         """Read ``folder``; the labels must be the run's and the data hash (when given) the data's."""
         folder = Path(folder)
         meta_path, probs_path = folder / META_FILE, folder / PROBS_FILE

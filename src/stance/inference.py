@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -65,7 +65,7 @@ class StanceClassifier:
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str | None = None,
              abstain_threshold: float | None = None, quantize: bool = False,
-             runtime: str = "auto") -> "StanceClassifier":
+             runtime: str = "auto") -> StanceClassifier:
         """Load a checkpoint folder written by ``stance train`` (:func:`stance.checkpoint.load`).
         A plain Hugging Face classification checkpoint also loads (temperature 1, no abstention).
         ``abstain_threshold`` replaces the checkpoint's own. ``quantize=True`` (CPU only) converts the

@@ -9,7 +9,7 @@ statement without a known speaker is read as well as it can be.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 INPUT_FORMATS = ("text", "text+speaker", "text+context")
 

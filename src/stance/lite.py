@@ -58,7 +58,7 @@ class LiteBert:
         self.pad_id = config.get("pad_token_id") or 0
 
     @classmethod
-    def load(cls, path: Path, device: torch.device) -> "LiteBert":
+    def load(cls, path: Path, device: torch.device) -> LiteBert:
         from safetensors.torch import load_file
 
         config = json.loads((path / "config.json").read_text())

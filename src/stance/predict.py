@@ -10,9 +10,10 @@ import glob
 import io
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from .textio import BadLine, Problem, decode_bytes, decode_lines, read_jsonl_lines, refuse_binary
 
@@ -255,10 +256,9 @@ def predict_command(argv: list[str]) -> int:
 
 
 def _predict(args, cfg) -> int:
-    from .command_line import UsageError
-
     from tqdm import tqdm
 
+    from .command_line import UsageError
     from .inference import StanceClassifier, set_num_threads
     from .inputs import speaker_segment
     from .prediction_output import Terminated, stop_on_sigterm

@@ -138,7 +138,7 @@ class TrainingSession:
         self.lock = FileLock(self.run_dir / ".lock", f"run folder {self.run_dir}")
         self._resume_from: str | None = None
 
-    def __enter__(self) -> "TrainingSession":
+    def __enter__(self) -> TrainingSession:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()
         try:

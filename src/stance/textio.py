@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 __all__ = ["SNIFF_BYTES", "BadLine", "Problem", "decode_bytes", "decode_lines", "read_jsonl_lines", "read_text",
            "refuse_binary"]

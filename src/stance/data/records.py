@@ -1,9 +1,9 @@
 """Reading labelled quotes from JSONL, with errors that name the file, the line and the problem."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from ..textio import BadLine, Problem, read_jsonl_lines
 

@@ -13,10 +13,10 @@ import datasets
 import numpy as np
 from omegaconf import OmegaConf
 
+from ..atomic import FileLock, atomic_write_text
 from ..calibration import apply_temperature
 from ..checkpoint import read_metrics, read_run_config
 from ..data import checkpoint_splits
-from ..atomic import FileLock, atomic_write_text
 from ..inference import StanceClassifier
 from ..inputs import dataset_speakers
 from ..training import subsample_none

@@ -1,9 +1,9 @@
 """Extraction from files: a whole file at once, or a large file in blocks of whole paragraphs."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ..textio import SNIFF_BYTES, Problem, decode_lines, read_text, refuse_binary
 from .extractor import DocumentExtractor, extract_statements

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .attribution import TRAILING_WORDS_RE
 from .sentences import UPPER
