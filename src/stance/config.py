@@ -44,6 +44,7 @@ class DataConfig:
     # Training only: at most this many `none` items per stance item (a seeded draw; validation and test
     # keep every item). None: every item.
     train_none_ratio: Optional[float] = None
+    augment_reported: bool = False  # add reported-speech copies of first-person train items (stance.augment)
 
 
 @dataclass

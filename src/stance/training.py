@@ -27,6 +27,7 @@ from transformers import (
 
 from . import calibration, checkpoint
 from .atomic import atomic_symlink
+from .augment import AUGMENTED_SUFFIX, augment_rows
 from .checkpoint import CheckpointMeta
 from .config import STANCE_TRAINER_KEYS, num_threads, to_container
 from .data import SplitData, load_splits
@@ -145,8 +146,13 @@ def training_items(cfg: DictConfig, data: SplitData, teacher: TeacherProbabiliti
     if len(items) < len(full):
         log.info(f"  training on {len(items)} of {len(full)} train items "
                  f"({key}={ratio}, trainer.train_subset={cfg.trainer.train_subset})")
-    if teacher is not None:
-        items = items.add_column(TEACHER_COLUMN, teacher.for_ids(list(items["id"])))
+    if cfg.data.augment_reported:
+        extra = augment_rows(items.to_list())
+        if extra:
+            items = datasets.concatenate_datasets([items, datasets.Dataset.from_list(extra, features=items.features)])
+        log.info(f"  plus {len(extra)} reported-speech copies of first-person train items (data.augment_reported)")
+    if teacher is not None:  # a copy learns the teacher's probabilities of the statement it was made from
+        items = items.add_column(TEACHER_COLUMN, teacher.for_ids([i.split(AUGMENTED_SUFFIX)[0] for i in items["id"]]))
     return items
 
 
