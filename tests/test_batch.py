@@ -141,7 +141,7 @@ def test_batch_same_answers_as_predict_and_resumes(smoke_run, corpus, ray_local,
     text = report.read_text()
     for fig in ("stance_by_speaker.png", "stance_by_source.png", "stance_over_time.png", "stance_over_time_speakers.png"):
         assert (tmp_path / "summary" / fig).stat().st_size > 5000 and f"({fig})" in text
-    titles = [json.loads(l)["title"] for l in ARTICLES.read_text().splitlines()]
+    titles = [json.loads(line)["title"] for line in ARTICLES.read_text().splitlines()]
     assert any(t in text for t in titles) and "left as `none`" in text  # the most confident statements, with their articles
     assert summarize_command([str(tmp_path / "predict-0.jsonl"), "-o", str(tmp_path / "s2")]) == 0
     assert "No dates in the input" in (tmp_path / "s2" / "report.md").read_text()

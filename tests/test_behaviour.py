@@ -100,7 +100,7 @@ def test_a_drop_in_p_threaten_is_a_directional_failure():
 
 
 def test_no_template_is_in_the_training_data():
-    texts = {json.loads(l)["text"].strip().lower() for l in (ROOT / "data" / "quotes.jsonl").read_text().splitlines()}
+    texts = {json.loads(line)["text"].strip().lower() for line in (ROOT / "data" / "quotes.jsonl").read_text().splitlines()}
     suite = build_suite()
     made = {c.text.strip().lower() for c in suite.cases} | {c.pair[0].strip().lower() for c in suite.cases if c.pair}
     assert not made & texts

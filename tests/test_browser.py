@@ -131,7 +131,9 @@ def test_page_highlights_the_statements_the_api_finds(server, browser, tmp_path)
                    (st["speaker"], st["label"], st["text"], st["start"], st["end"])
             assert float(row["score"]) == pytest.approx(st["score"], abs=1e-6)
 
-    d.find_element(By.ID, "results").location_once_scrolled_into_view
+    results = d.find_element(By.ID, "results")
+    d.execute_script("arguments[0].scrollIntoView(true)", results)  # scroll the results into view, as a reader would
+    assert results.is_displayed()
     shot = tmp_path / "serve.png"
     d.execute_script("window.scrollTo(0, 0)")
     d.save_screenshot(str(shot))

@@ -39,7 +39,7 @@ def test_documents_published_twice_share_a_split(tiny_jsonl, tmp_path):
     """A readout of one call published as two documents (same title and date) stays in one split."""
     import json
 
-    rows = [json.loads(l) for l in tiny_jsonl.read_text().splitlines()]
+    rows = [json.loads(line) for line in tiny_jsonl.read_text().splitlines()]
     for r in rows:
         if r["doc"] in ("doc-01", "doc-02", "doc-03", "doc-04", "doc-05"):
             r.update(title="Readout of the President's Call with the Prime Minister", date="2024-03-01")
@@ -189,11 +189,11 @@ def test_real_dataset_split_rules(real):
 
 def test_every_pool_item_is_labelled_or_excluded_with_a_reason():
     ann = ROOT / "data" / "annotations"
-    labelled = {json.loads(l)["id"] for l in QUOTES.read_text().splitlines()}
+    labelled = {json.loads(line)["id"] for line in QUOTES.read_text().splitlines()}
     excluded = {}
     for name in ("excluded.jsonl", "excluded_by_label.jsonl"):
-        excluded.update({json.loads(l)["id"]: json.loads(l)["reason"] for l in (ann / name).read_text().splitlines()})
-    pass1 = {json.loads(l)["id"] for f in sorted((ann / "pass1").glob("*.jsonl")) for l in f.read_text().splitlines()}
+        excluded.update({json.loads(line)["id"]: json.loads(line)["reason"] for line in (ann / name).read_text().splitlines()})
+    pass1 = {json.loads(line)["id"] for f in sorted((ann / "pass1").glob("*.jsonl")) for line in f.read_text().splitlines()}
     drawn = json.loads((ann / "pools" / "draw.json").read_text())["ids"]
     assert all(reason.strip() for reason in excluded.values())
     assert not labelled & set(excluded)

@@ -316,7 +316,7 @@ def test_validate_names_file_line_and_field(broken, seed):
     with tempfile.TemporaryDirectory() as d:
         path, exc = _validate_rows(Path(d), lines)
     assert exc is not None, broken  # every corruption made here is an error
-    for at, (raw, field, how) in zip(where, broken):
+    for at, (_, field, how) in zip(where, broken):
         mine = [p for p in exc.problems if p.file == str(path) and p.line == at + 1]
         if not mine:  # a duplicate of another row is reported on the later one's line
             assert any(p.file == str(path) for p in exc.problems), exc
@@ -366,7 +366,7 @@ def tiny_checkpoint(tmp_path_factory):
     labels = ["reassure", "threaten", "dismiss", "none"]
     torch.manual_seed(0)
     cfg = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-                     num_labels=4, id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+                     num_labels=4, id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
     BertForSequenceClassification(cfg).save_pretrained(out)
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         if (enc / name).is_file():

@@ -30,7 +30,7 @@ def test_predict_texts_jsonl(smoke_run):
     proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl",
                   "We pose no threat to anyone.", "They will pay a price.")
     assert proc.returncode == 0, proc.stderr.decode()
-    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [r["text"] for r in rows] == ["We pose no threat to anyone.", "They will pay a price."]
     assert all(set(r["probabilities"]) == {"reassure", "threaten", "dismiss", "none"} for r in rows)
     assert all(r["stance"] in r["probabilities"] and isinstance(r["abstained"], bool) for r in rows)
@@ -45,7 +45,7 @@ def test_positional_jsonl_is_read_as_statements_not_as_an_article(smoke_run, tmp
                       '{"id": "b", "text": "They will pay a price.", "notes": "a note that is no statement"}\n')
     proc = stance("predict", "--model", smoke_run["model_dir"], "--format", "jsonl", str(quotes))
     assert proc.returncode == 0, proc.stderr.decode()
-    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [(r["id"], r["text"]) for r in rows] == [("a", "We seek no conflict."), ("b", "They will pay a price.")]
 
 
@@ -82,7 +82,7 @@ def test_predict_whole_article_with_speakers(smoke_run, tmp_path):
     article = ROOT / "data" / "raw" / "article.txt"
     proc = stance("predict", "--model", smoke_run["model_dir"], article, "--format", "jsonl")
     assert proc.returncode == 0, proc.stderr.decode()
-    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     speakers = {r["speaker"] for r in rows}
     assert any("Zakharova" in s for s in speakers) and any("Peskov" in s for s in speakers)
     text = article.read_text()
@@ -101,7 +101,7 @@ def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
     assert f"{binary}: binary file" in err and f"{latin}:1: invalid UTF-8 at byte" in err
-    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert any(r["file"] == "<stdin>" for r in rows)
 
 
@@ -109,7 +109,8 @@ def test_predict_reads_stdin_and_handles_bad_files(smoke_run, tmp_path):
 def test_eval_writes_report_and_figures(smoke_run, tmp_path):
     report_dir = tmp_path / "report"
     (tmp_path / "sweep").mkdir()  # a sweep of another encoder beside the report: named, not mixed in
-    (tmp_path / "sweep" / "summary.json").write_text(json.dumps({"base_model": "packaged:other", "data_hash": "x", "n_runs": 5, "metrics": {}}))
+    (tmp_path / "sweep" / "summary.json").write_text(
+        json.dumps({"base_model": "packaged:other", "data_hash": "x", "n_runs": 5, "metrics": {}}))
     proc = stance("eval", "--model", smoke_run["model_dir"],
                   "baselines.enabled=[majority,tfidf,frozen_lr,setfit]", "baselines.setfit_iterations=1",
                   "baselines.bootstrap_samples=100", f"report_dir={report_dir}", f"paths.output_dir={tmp_path / 'out'}")
@@ -145,7 +146,7 @@ def test_extract_cli_writes_statements_with_speakers(tmp_path):
     out = tmp_path / "statements.jsonl"
     proc = stance("extract", ROOT / "data" / "raw" / "article.txt", "--output", out)
     assert proc.returncode == 0, proc.stderr.decode()
-    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) >= 10
     assert {"text", "speaker", "kind", "start", "end", "file"} <= set(rows[0])
     shanahan = [r for r in rows if "always believe what they say" in r["text"]]
@@ -174,7 +175,7 @@ def test_csv_rows_with_line_breaks_and_blank_lines_keep_text_and_line_numbers(sm
     table.write_bytes("\ufefftext,id\n\"We seek\nno war.\",a\n\n\"They lie.\",b\n".encode())
     proc = stance("predict", "--model", smoke_run["model_dir"], "--input", table, "--format", "jsonl")
     assert proc.returncode == 0, proc.stderr.decode()
-    rows = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [(r["text"], r["line"], r["id"]) for r in rows] == [("We seek\nno war.", 2, "a"), ("They lie.", 5, "b")]
     assert f"{table}: 1 blank line(s) ignored" in proc.stderr.decode()
 
@@ -186,7 +187,7 @@ def test_missing_paths_are_reported_not_classified(smoke_run, tmp_path):
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
     assert "missing.txt: no such file" in err
-    assert [json.loads(l)["text"] for l in proc.stdout.decode().splitlines()] == ["notes.txt"]
+    assert [json.loads(line)["text"] for line in proc.stdout.decode().splitlines()] == ["notes.txt"]
 
 
 @pytest.mark.slow  # spawns the command line

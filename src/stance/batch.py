@@ -242,7 +242,8 @@ def extract_chunk(chunk: Chunk, text_field: str) -> tuple[list[dict], list[str]]
                 "url": _s(rec.get("url"))}
         if chunk.kind == "statements":
             rows.append({**base, "statement_index": 0, "text": text.strip(), "speaker": _s(rec.get("speaker")),
-                         "role": _s(rec.get("role") or rec.get("side")), "kind": _s(rec.get("kind")), "start": -1, "end": -1, "context": _s(rec.get("context_before"))})
+                         "role": _s(rec.get("role") or rec.get("side")), "kind": _s(rec.get("kind")), "start": -1, "end": -1,
+                         "context": _s(rec.get("context_before"))})
             continue
         try:
             statements = extract_statements(text, chunk.path if chunk.fmt == "text" else base["id"])
@@ -552,7 +553,8 @@ def run_batch(cfg, *, echo=print) -> BatchResult:
         ds = ds.map_batches(_extract_batch, batch_size=1, batch_format="pandas", num_cpus=w.extract_num_cpus,
                             compute=TaskPoolStrategy(size=max(1, min(w.extract_concurrency or 2 * w.concurrency, len(todo)))))
         ds = ds.map_batches(Classifier, batch_size=w.batch_size, batch_format="pandas",
-                            compute=ActorPoolStrategy(size=max(1, min(w.concurrency, len(todo)))), num_cpus=w.num_cpus, num_gpus=w.num_gpus or None,
+                            compute=ActorPoolStrategy(size=max(1, min(w.concurrency, len(todo)))),
+                            num_cpus=w.num_cpus, num_gpus=w.num_gpus or None,
                             fn_constructor_kwargs={"model_path": str(Path(cfg.model_path).resolve()), "device": w.device,
                                                    "num_threads": num_threads, "abstain_threshold": cfg.abstain_threshold,
                                                    "predict_batch_size": w.predict_batch_size})

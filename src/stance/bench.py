@@ -116,7 +116,8 @@ def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
         s = time.perf_counter()
         pipe(t, truncation=True, max_length=clf.max_length)
         plat.append(time.perf_counter() - s)
-    res["latency_ms"] = {"StanceClassifier p50": 1000 * float(np.percentile(lat, 50)), "StanceClassifier p95": 1000 * float(np.percentile(lat, 95)),
+    res["latency_ms"] = {"StanceClassifier p50": 1000 * float(np.percentile(lat, 50)),
+                         "StanceClassifier p95": 1000 * float(np.percentile(lat, 95)),
                          "pipeline p50": 1000 * float(np.percentile(plat, 50)), "pipeline p95": 1000 * float(np.percentile(plat, 95))}
 
     cold = [_subprocess(COLD_START, model, "0") for _ in range(3)]
@@ -138,7 +139,8 @@ def run(model: str, n: int, repeats: int, out_dir: Path) -> dict:
 
 def markdown(res: dict, model: str) -> str:
     lines = [f"# Inference benchmark: `{model}`", "",
-             f"{res['n_statements']} test statements (repeated to size), best of {res['repeats']} runs, {res['machine']}, torch {res['torch']}.",
+             f"{res['n_statements']} test statements (repeated to size), best of {res['repeats']} runs, "
+             f"{res['machine']}, torch {res['torch']}.",
              "All numbers from one run of `make bench` on this machine; compare the ratios, not the absolute speeds.", "",
              "| batched, 32 a batch | statements/s | vs pipeline |", "|---|---|---|"]
     base = res["throughput"]["transformers.pipeline (batch 32)"]

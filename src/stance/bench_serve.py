@@ -211,6 +211,9 @@ def render(r: dict) -> str:
     lat = r["latency_ms"]
     goal = "met" if (r["ratio_to_offline"] or 0) >= 0.8 else "**missed**"
     mb, ma = r["server_memory_mb"]["before"], r["server_memory_mb"]["after"]
+    batches = r["server_batches"]
+    offline_runs = " and ".join(f"{x:.1f}" for x in r["offline_runs"])
+    offline = f"{r['offline_throughput']:.1f} statements/s ({offline_runs})"
     return f"""# `stance serve` under load
 
 {r['clients']} concurrent clients for {r['duration_s']:.0f} s (after {r['warmup_s']:.0f} s of warm-up), each sending
@@ -225,9 +228,9 @@ Model: `{r['model']}` ({r['base_model']}, data {r['data_hash']}).
 | errors | {r['errors']} |
 | latency p50 / p95 / p99 | {lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} ms |
 | throughput through the server | {r['throughput']:.1f} statements/s |
-| offline batched throughput (same run, batch 32; mean of before and after the load) | {r['offline_throughput']:.1f} statements/s ({' and '.join(f'{x:.1f}' for x in r['offline_runs'])}) |
+| offline batched throughput (same run, batch 32; mean of before and after the load) | {offline} |
 | **ratio to offline** (goal >= 0.8: {goal}) | **{r['ratio_to_offline']:.2f}** |
-| server batches | {r['server_batches']['batches']} (mean {r['server_batches']['mean_batch_size']:.1f} statements, largest {r['server_batches']['largest_batch']}) |
+| server batches | {batches['batches']} (mean {batches['mean_batch_size']:.1f} statements, largest {batches['largest_batch']}) |
 | server memory before load | {mb.get('rss_mb', '-')} MB resident |
 | server memory after load | {ma.get('rss_mb', '-')} MB resident (peak {ma.get('peak_rss_mb', '-')} MB) |
 

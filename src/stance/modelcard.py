@@ -64,7 +64,8 @@ def _group_table(table: dict, key: str) -> str:
     def ci(v):
         return "-" if not v else f"{v[0]:.3f}-{v[1]:.3f}"
 
-    lines = [f"| {key} | statements | with a stance | stance macro-F1 (95% CI) | end-to-end macro-F1 (95% CI) | flag precision | flag recall |",
+    lines = [f"| {key} | statements | with a stance | stance macro-F1 (95% CI) | end-to-end macro-F1 (95% CI) "
+             "| flag precision | flag recall |",
              "|---|---|---|---|---|---|---|"]
     for g, r in table.items():
         lines.append(f"| {g} | {r['n_statements']} | {r.get('n_stance', 0)} | {f(r.get('stance_macro_f1'))} "

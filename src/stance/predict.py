@@ -273,7 +273,8 @@ def _predict(args, cfg) -> int:
         args.input.append(path)
     texts += args.text
     if not (paths or texts or args.input):
-        raise UsageError("give statements, article paths, --text or --input FILE" + (f" ({problems.messages[-1]})" if problems.messages else ""))
+        raise UsageError("give statements, article paths, --text or --input FILE"
+                         + (f" ({problems.messages[-1]})" if problems.messages else ""))
     fmt = cfg.format or (Path(args.output).suffix.lstrip(".") if args.output and Path(args.output).suffix.lstrip(".") in ("jsonl", "csv")
                           else ("table" if sys.stdout.isatty() and not args.output else "jsonl"))
     sink = None

@@ -77,7 +77,8 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     df["score"] = pd.to_numeric(df["score"], errors="coerce")
     if "abstained" not in df.columns:
         df["abstained"] = df["label"] == NONE
-    df["abstained"] = df["abstained"].astype(str).str.lower().isin(["true", "1"]) if df["abstained"].dtype == object else df["abstained"].astype(bool)
+    df["abstained"] = (df["abstained"].astype(str).str.lower().isin(["true", "1"]) if df["abstained"].dtype == object
+                       else df["abstained"].astype(bool))
     df["speaker"] = df["speaker"].str.strip().replace("", UNKNOWN)
     df["source"] = df["source"].str.strip().replace("", "(no source)")
     df["month"] = pd.to_datetime(df["date"].str.slice(0, 10), errors="coerce", format="%Y-%m-%d").dt.to_period("M")
@@ -128,8 +129,8 @@ def mix_bars(df: pd.DataFrame, by: str, groups: list[str], labels: list[str], pa
     ax.set_yticks(ypos, [f"{g[:38]} (n={int(counts.loc[g].sum())})" for g in groups])
     ax.set(xlim=(0, 1), xlabel="share of the group's statements", ylabel=ylabel, title=title)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.legend(title="predicted stance", fontsize=8, title_fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.6 / max(1, len(groups))),
-              ncol=len(labels), frameon=False)
+    ax.legend(title="predicted stance", fontsize=8, title_fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.1 - 0.6 / max(1, len(groups))), ncol=len(labels), frameon=False)
     return _save(fig, path)
 
 

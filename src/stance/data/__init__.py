@@ -46,7 +46,8 @@ def load_splits(data_cfg) -> SplitData:
     problems = list(loaded.problems)
     unknown = [lab for lab in data_cfg.labels if lab not in data_cfg.codebook_labels]
     if unknown:
-        problems.append(Problem("config data.labels", 0, f"labels {unknown} are not in data.codebook_labels {list(data_cfg.codebook_labels)}"))
+        problems.append(Problem("config data.labels", 0,
+                                f"labels {unknown} are not in data.codebook_labels {list(data_cfg.codebook_labels)}"))
     records = loaded.records
     if not records and not loaded.errors:
         problems.append(Problem(", ".join(files) or "config data.files", 0, "no labelled statements"))

@@ -29,7 +29,7 @@ def pairs(annotations: Path, records: dict[str, dict]) -> list[dict]:
     that was excluded in the end has genre ``excluded``)."""
     first = {r["id"]: r["label"] for f in sorted((annotations / "pass1").glob("*.jsonl")) for r in _read(f)}
     out = []
-    for name, what in PASSES.items():
+    for name in PASSES:
         path = annotations / "pass2" / name
         if not path.is_file():
             continue

@@ -123,8 +123,8 @@ def setfit(train, val, test, n_labels, encoder_name: str, iterations: int = 2, e
     t = time.perf_counter() - start
     probs, tput = _timed_predict(
         lambda x: _full_proba(model.model_head, np.asarray(model.predict_proba(list(x), as_numpy=True)), n_labels), test["text"])
-    return BaselineResult("setfit", f"SetFit, same encoder {short_name(encoder_name)} ({iterations} pair iterations, {epochs} epoch, logistic head)",
-                          probs, probs.argmax(1), t, tput)
+    description = f"SetFit, same encoder {short_name(encoder_name)} ({iterations} pair iterations, {epochs} epoch, logistic head)"
+    return BaselineResult("setfit", description, probs, probs.argmax(1), t, tput)
 
 
 def _full_proba(clf, probs: np.ndarray, n_labels: int) -> np.ndarray:

@@ -94,8 +94,8 @@ def run_evaluation(cfg, run_dir: str | Path | None = None) -> Path:
         if name not in REGISTRY:
             raise ValueError(f"unknown baseline {name!r}; known: {sorted(REGISTRY)}")
         print(f"baseline: {name} ...", file=sys.stderr)
-        r = REGISTRY[name](train, val, test, len(labels), encoder_name=encoder, max_length=clf.max_length, iterations=cfg.baselines.setfit_iterations,
-                           epochs=cfg.baselines.setfit_epochs, seed=cfg.seed)
+        r = REGISTRY[name](train, val, test, len(labels), encoder_name=encoder, max_length=clf.max_length,
+                           iterations=cfg.baselines.setfit_iterations, epochs=cfg.baselines.setfit_epochs, seed=cfg.seed)
         rows.append({"name": r.name, "key": r.name, "probs": r.probs, "threshold": None, "none_probs": None,
                      "train_seconds": r.train_seconds, "throughput": r.throughput, "description": r.description,
                      "skipped": r.skipped})
@@ -261,7 +261,8 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
         "**end to end** is every statement, stance and none mixed, as over whole articles: four-way macro-F1, and "
         "precision/recall of stance flags (a flag is right when its stance is right). The fine-tuned model flags a "
         "stance by its validation-chosen threshold; baselines by their top label.", "",
-        "| model | stance macro-F1 | 95% CI | end-to-end macro-F1 | 95% CI | flag precision | flag recall | training time (s) | statements/s |",
+        "| model | stance macro-F1 | 95% CI | end-to-end macro-F1 | 95% CI | flag precision | flag recall "
+        "| training time (s) | statements/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     best = max(v.get("macro_f1", -1) for v in s["models"].values())
@@ -276,13 +277,20 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
                      f"{_fmt(m['throughput'], '.0f')} |")
     lines += ["", "Baselines: " + "; ".join(f"**{m['name']}**: {m.get('description', '')}" for k, m in s["models"].items()
                                             if k != "finetuned" and "macro_f1" in m) + ".",
-              "Training time of the fine-tuned model is read from its checkpoint; throughput is measured here, on this machine, in this run.",
+              "Training time of the fine-tuned model is read from its checkpoint; "
+              "throughput is measured here, on this machine, in this run.",
               "", f"![models]({figs['comparison']})", "", "## Targets", ""]
     for t in s["targets"]:
-        v = f"{t['value']}" if t.get("integer") else f"{t['value']:+.3f}" if any(w in t["target"] for w in ("TF-IDF", "SetFit", "teacher")) else _fmt(t["value"])
+        if t.get("integer"):
+            v = f"{t['value']}"
+        elif any(w in t["target"] for w in ("TF-IDF", "SetFit", "teacher")):
+            v = f"{t['value']:+.3f}"
+        else:
+            v = _fmt(t["value"])
         lines.append(f"- {'met' if t['met'] else '**missed**'}: {t['target']} (value {v})")
     ft = s["models"]["finetuned"]
-    lines += ["", "## Fine-tuned model per class (stance task)", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    lines += ["", "## Fine-tuned model per class (stance task)", "",
+              "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for lab, v in ft["per_class"].items():
         lines.append(f"| {lab} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
     e2e_labels = ["reassure", "threaten", "dismiss", "none"]
@@ -293,7 +301,8 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
     lines += ["", f"![confusion matrix]({figs['confusion']})", ""]
     for key, title in (("genre", "By genre"), ("source", "By source")):
         lines += [f"## {title}", "", "Fine-tuned model; 95% bootstrap intervals; TF-IDF's stance macro-F1 beside it for scale.", "",
-                  f"| {key} | statements | with a stance | stance macro-F1 | 95% CI | end-to-end macro-F1 | 95% CI | flag precision | flag recall | TF-IDF stance macro-F1 |",
+                  f"| {key} | statements | with a stance | stance macro-F1 | 95% CI | end-to-end macro-F1 | 95% CI "
+                  "| flag precision | flag recall | TF-IDF stance macro-F1 |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         tf = s["by"].get("tfidf_lr", {}).get(key, {})
         for g, r in s["by"]["finetuned"][key].items():
@@ -308,8 +317,10 @@ def _markdown(s: dict, figs: dict, data, out: Path) -> str:
     lines += ["## Calibration", "",
               f"Temperature {c['temperature']:.3f}, fitted on validation. On {s['split']} (all labels of the checkpoint):", "",
               f"| | ECE ({s['ece_bins']} bins) | NLL | Brier | ECE, stance view |", "|---|---|---|---|---|",
-              f"| before (T=1) | {c['before']['ece']:.3f} | {c['before']['nll']:.3f} | {c['before']['brier']:.3f} | {c['stance_view_ece']['before']:.3f} |",
-              f"| after | {c['after']['ece']:.3f} | {c['after']['nll']:.3f} | {c['after']['brier']:.3f} | {c['stance_view_ece']['after']:.3f} |",
+              f"| before (T=1) | {c['before']['ece']:.3f} | {c['before']['nll']:.3f} | {c['before']['brier']:.3f} "
+              f"| {c['stance_view_ece']['before']:.3f} |",
+              f"| after | {c['after']['ece']:.3f} | {c['after']['nll']:.3f} | {c['after']['brier']:.3f} "
+              f"| {c['stance_view_ece']['after']:.3f} |",
               "", f"![reliability]({figs['reliability']})", "", f"![risk-coverage]({figs['risk']})", "",
               "## Stance flags", "",
               f"A stance is flagged when it is the top label and its probability reaches the threshold "
