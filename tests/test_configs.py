@@ -48,6 +48,9 @@ def test_default_is_four_labels_with_speaker_and_finetune_is_the_old_recipe():
     default = compose("train")
     assert list(default.data.labels) == ["reassure", "threaten", "dismiss", "none"]
     assert default.model.input_format == "text+speaker"
+    assert default.distill.teacher.endswith("data/teacher/mpnet") and default.data.augment_reported
+    plain = compose("train", ["experiment=plain"])
+    assert plain.distill.teacher is None and not plain.data.augment_reported
     old = compose("train", ["experiment=finetune"])
     assert list(old.data.labels) == ["reassure", "threaten", "dismiss"]
     assert old.model.input_format == "text" and old.data.train_none_ratio is None

@@ -51,7 +51,7 @@ class TeacherProbabilities:
         for p in (meta_path, probs_path):
             if not p.is_file():
                 raise TeacherError(f"{p}: missing; write the teacher probabilities with `make teacher` "
-                                   "(or train without distillation: experiment=finetune)")
+                                   "(or train without a teacher: experiment=plain)")
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except ValueError as exc:
@@ -60,7 +60,8 @@ class TeacherProbabilities:
             raise TeacherError(f"{meta_path}: teacher labels {meta.get('labels')} differ from the run's {list(labels)}")
         if data_hash and meta.get("data_hash") != data_hash:
             raise TeacherError(f"{meta_path}: the teacher ran on data {meta.get('data_hash')} but the data is now "
-                               f"{data_hash}; run `make teacher` again on the current data")
+                               f"{data_hash}; run `make teacher` again on the current data, or train without a teacher: "
+                               "experiment=plain")
         probs: dict[str, list[float]] = {}
         with probs_path.open(encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
