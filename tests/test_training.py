@@ -174,6 +174,6 @@ def test_model_card_loads_with_huggingface_hub_and_names_no_local_model_path(smo
     card = ModelCard.load(model_dir / "README.md")
     assert card.data.base_model == "sentence-transformers/all-MiniLM-L6-v2"
     assert [r.metric_name for r in card.data.eval_results] == ["macro-F1", "accuracy"]
-    assert card.data.eval_results[0].metric_value == round(smoke_run["metrics"]["test"]["macro_f1"], 4)
+    assert card.data.eval_results[0].metric_value == round(smoke_run["result"].metrics["test"]["macro_f1"], 4)
     assert str(model_dir) not in card.text and str(model_dir.parent) not in card.text  # the reader's path, not the trainer's
     assert 'StanceClassifier.load("path/to/this/folder")' in card.text
