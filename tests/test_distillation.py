@@ -49,6 +49,11 @@ def test_teacher_probabilities_are_checked(tmp_path):
     bad = _write(tmp_path / "bad", {"a": [0.7, 0.1, 0.1, 0.1], "b": [0.5, 0.5, 0.5, 0.5]})
     with pytest.raises(TeacherError, match=rf"{PROBS_FILE}:2: probs must be 4 non-negative numbers summing to 1"):
         TeacherProbabilities.load(bad, LABELS)
+    broken = _write(tmp_path / "broken", {"a": [0.7, 0.1, 0.1, 0.1]})
+    with (broken / PROBS_FILE).open("a") as fh:
+        fh.write("\n{not json\n")
+    with pytest.raises(TeacherError, match=rf"{PROBS_FILE}:3: not a JSON line"):
+        TeacherProbabilities.load(broken, LABELS)
     with pytest.raises(TeacherError, match="missing"):
         TeacherProbabilities.load(tmp_path / "nowhere", LABELS)
 

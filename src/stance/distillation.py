@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .atomic import atomic_write_text
+from .textio import BadLine, read_jsonl_lines
 
 PROBS_FILE = "probs.jsonl"
 META_FILE = "teacher.json"
@@ -63,12 +64,13 @@ class TeacherProbabilities:
                                f"{data_hash}; run `make teacher` again on the current data, or train without a teacher: "
                                "experiment=plain")
         probs: dict[str, list[float]] = {}
-        with probs_path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
+        with probs_path.open("rb") as fh:
+            for lineno, row in read_jsonl_lines(fh, str(probs_path), strict=True):
+                if isinstance(row, BadLine):
+                    if row.reason == "blank":
+                        continue
+                    raise TeacherError(f"{probs_path}:{lineno}: not a JSON line ({row.detail or row.reason})")
                 try:
-                    row = json.loads(line)
                     p = [float(x) for x in row["probs"]]
                     key = str(row["id"])
                 except (ValueError, KeyError, TypeError) as exc:
