@@ -61,7 +61,7 @@ def to_reported_speech(text: str, speaker: str) -> str | None:
         last, prev = match.end(), (new or word).lower().split()[-1]
     shifted = "".join(parts) + body[last:]
     first = shifted.split(" ", 1)[0]
-    if first.lower().strip(",") in _COMMON_START or first.lower().startswith("they"):
+    if first.lower().strip(",") in _COMMON_START:
         shifted = shifted[0].lower() + shifted[1:]
     if shifted[-1] not in ".!?":
         shifted += "."
