@@ -181,10 +181,15 @@ def _teacher_rows(clf, data, split: str, labels: list[str]) -> list[dict]:
                  if "none" in labels else None)
     probs = np.asarray(teacher.for_ids(list(data.dataset[split]["id"]), split))
     ts = teacher.meta.get("teachers", [])
-    bases = sorted({Path(str(t.get("base_model"))).name for t in ts})
-    return [{"name": f"teacher ({', '.join(bases)}, {len(ts)} seed(s) averaged)", "key": "teacher", "probs": probs,
+    bases = sorted({_encoder_name(t.get("base_model")) for t in ts})
+    return [{"name": f"teacher ({', '.join(bases)}, {len(ts)} seed{'s' if len(ts) != 1 else ''})", "key": "teacher", "probs": probs,
              "threshold": threshold, "none_probs": None, "throughput": None,
              "train_seconds": None, "description": f"probabilities from {info['teacher_probabilities']}"}]
+
+
+def _encoder_name(name_or_path) -> str:
+    """``all-MiniLM-L6-v2`` from ``packaged:all-MiniLM-L6-v2``, a hub name or a folder."""
+    return Path(str(name_or_path).removeprefix("packaged:")).name
 
 
 def _checkpoint_row(path, data, test, speakers, labels, batch_size) -> dict:
@@ -196,8 +201,11 @@ def _checkpoint_row(path, data, test, speakers, labels, batch_size) -> dict:
     start = time.perf_counter()
     probs = other.predict_proba(test["text"], batch_size, test["context_before"], speakers)
     tput = len(probs) / max(time.perf_counter() - start, 1e-9)
-    tags = read_run_config(path).get("tags")
-    name = f"{'/'.join(tags) if tags else Path(path).resolve().parent.name} ({Path(str(other.meta.base_model)).name})"
+    run = read_run_config(path)
+    recipe = "distilled" if (run.get("distill") or {}).get("teacher") else "gold labels"
+    if (run.get("data") or {}).get("augment_reported"):
+        recipe += " + reported speech"
+    name = f"{_encoder_name(other.meta.base_model)}, {recipe}"
     return {"name": name, "key": f"compare:{path}", "probs": probs, "threshold": other.abstain_threshold,
             "none_probs": None, "train_seconds": read_metrics(path).get("train_runtime_seconds"), "throughput": tput,
             "description": f"{other.meta.base_model} ({other.input_format}), {path}"}
